@@ -1,0 +1,173 @@
+#pragma once
+// ChatModel: the interface every provider implements. The public calls are
+// non-virtual and do the work common to all providers (callbacks, rate
+// limiting, run ids, invoke built from stream); providers override the
+// protected generate hooks only.
+#include <chainpp/callbacks.hpp>
+#include <chainpp/export.hpp>
+#include <chainpp/json.hpp>
+#include <chainpp/messages.hpp>
+#include <chainpp/runnable.hpp>
+#include <chainpp/stream.hpp>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chainpp {
+
+/// A tool the model may call: name, description and JSON-schema parameters.
+struct CHAINPP_API ToolDefinition {
+  std::string name;
+  std::string description;
+  Json parameters = Json{{"type", "object"}, {"properties", Json::object()}};
+  std::optional<bool> strict;
+
+  /// {"type":"function","function":{"name":..,"description":..,"parameters":..[,"strict":..]}}
+  Json to_json() const;
+  bool operator==(const ToolDefinition&) const = default;
+};
+
+/// Describes one parameter of a C++ function exposed as a tool.
+struct CHAINPP_API ToolParameter {
+  std::string name;
+  std::string type;  ///< JSON-schema type: "string", "integer", "number", "boolean", "array", "object"
+  std::string description;
+  bool required = true;
+};
+
+/// A tool definition from a C++ function's description (all parameters listed in "required").
+CHAINPP_API ToolDefinition tool_from_function(std::string name, std::string description,
+                                              std::vector<ToolParameter> params);
+
+/// Per-call generation options. Unset fields are not sent; set fields of a
+/// call win over the model's bound defaults.
+struct CHAINPP_API CallOptions {
+  std::optional<std::vector<std::string>> stop;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<double> frequency_penalty;
+  std::optional<double> presence_penalty;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<std::int64_t> max_completion_tokens;
+  std::optional<std::string> reasoning_effort;
+  std::optional<std::int64_t> seed;
+  std::optional<std::int64_t> n;
+  std::optional<bool> logprobs;
+  std::optional<std::int64_t> top_logprobs;
+  std::optional<Json> logit_bias;
+  std::optional<std::string> user;
+  std::optional<Json> response_format;
+  std::vector<ToolDefinition> tools;
+  std::optional<Json> tool_choice;  ///< "auto", "none", "required" or {"type":"function","function":{"name":..}}
+  std::optional<bool> parallel_tool_calls;
+  std::optional<bool> stream_usage;
+  std::optional<double> timeout_seconds;
+
+  /// These options over `base`: each field set here replaces base's.
+  CallOptions over(const CallOptions& base) const;
+  bool operator==(const CallOptions&) const = default;
+};
+
+/// A token bucket like LangChain's InMemoryRateLimiter: `requests_per_second`
+/// tokens accrue up to `max_bucket_size`; each call takes one, waiting if none.
+class CHAINPP_API RateLimiter {
+public:
+  RateLimiter(double requests_per_second, double max_bucket_size = 1.0,
+              std::chrono::milliseconds check_every = std::chrono::milliseconds(10));
+  /// Blocks until a token is available, then takes it.
+  void acquire();
+  /// Takes a token if one is available now.
+  bool try_acquire();
+
+private:
+  std::mutex mutex_;
+  double rate_;
+  double max_bucket_;
+  double tokens_ = 0;
+  std::chrono::milliseconds check_every_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+/// How with_structured_output asks the model for structure.
+enum class StructuredOutputMethod { json_schema, function_calling, json_mode };
+
+struct CHAINPP_API StructuredOutputOptions {
+  StructuredOutputMethod method = StructuredOutputMethod::json_schema;
+  std::string name;            ///< schema/tool name; default: the schema's "title" or "output"
+  bool strict = true;          ///< for json_schema and function_calling
+  bool include_raw = false;    ///< output {"raw": message, "parsed": value, "parsing_error": text|null}
+};
+
+/// What a provider's generate hooks get besides messages and options.
+struct CHAINPP_API CallContext {
+  const RunManager& run;  ///< fire retry events through this
+};
+
+class CHAINPP_API ChatModel : public Runnable {
+public:
+  using Runnable::ainvoke;
+  using Runnable::batch;
+  using Runnable::invoke;
+  using Runnable::stream;
+
+  std::string name() const override;
+  std::string run_type() const override { return "chat_model"; }
+
+  /// Provider name, e.g. "azure_openai".
+  virtual std::string provider() const = 0;
+  /// The invocation parameters shown to callbacks (model name, temperature, ...).
+  virtual Json invocation_params(const CallOptions& options) const;
+
+  AIMessage invoke(const Messages& messages, const CallOptions& options = {},
+                   const RunConfig& config = {}) const;
+  Stream<AIMessageChunk> stream(const Messages& messages, const CallOptions& options = {},
+                                const RunConfig& config = {}) const;
+  std::vector<AIMessage> batch(const std::vector<Messages>& inputs, const CallOptions& options = {},
+                               const RunConfig& config = {}) const;
+  std::future<AIMessage> ainvoke(Messages messages, CallOptions options = {}, RunConfig config = {}) const;
+
+  /// A copy of this model with `options` bound as its defaults.
+  std::shared_ptr<const ChatModel> bind(const CallOptions& options) const;
+  /// A copy with tools bound (and optionally tool_choice / parallel_tool_calls / strict on each).
+  std::shared_ptr<const ChatModel> bind_tools(std::vector<ToolDefinition> tools,
+                                              std::optional<Json> tool_choice = std::nullopt,
+                                              std::optional<bool> parallel_tool_calls = std::nullopt,
+                                              std::optional<bool> strict = std::nullopt) const;
+  /// A copy that takes a rate-limiter token before each call.
+  std::shared_ptr<const ChatModel> with_rate_limiter(std::shared_ptr<RateLimiter> limiter) const;
+  /// A runnable returning JSON that validates against `schema` (see StructuredOutputOptions).
+  RunnablePtr with_structured_output(const Json& schema, StructuredOutputOptions options = {}) const;
+
+  const CallOptions& bound_options() const { return bound_; }
+  /// Whether invoke() should stream internally (the provider's `streaming: true`).
+  virtual bool prefers_streaming() const { return false; }
+
+protected:
+  /// A copy of the concrete model (used by bind and friends).
+  virtual std::shared_ptr<ChatModel> clone() const = 0;
+  /// One complete call. The default drains generate_stream and merges the chunks.
+  virtual AIMessage generate(const Messages& messages, const CallOptions& options, const CallContext& ctx) const;
+  /// One streamed call. The default yields generate's result as one chunk.
+  virtual Stream<AIMessageChunk> generate_stream(const Messages& messages, const CallOptions& options,
+                                                 const CallContext& ctx) const;
+
+  Value do_invoke(const Value& input, const RunConfig& config) const override;
+  Stream<Value> do_stream(const Value& input, const RunConfig& config) const override;
+  bool fires_chain_events() const override { return false; }
+
+private:
+  CallOptions bound_;
+  std::shared_ptr<RateLimiter> limiter_;
+};
+
+using ChatModelPtr = std::shared_ptr<const ChatModel>;
+
+/// Messages from a runnable input: messages, one message, or text (a human message).
+CHAINPP_API Messages to_messages(const Value& input);
+
+}  // namespace chainpp

@@ -1,0 +1,133 @@
+#pragma once
+// The one exception hierarchy of chainpp. Every error carries what a user
+// needs to act on it, and never a secret (API key or token).
+#include <chainpp/export.hpp>
+#include <chainpp/json.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace chainpp {
+
+/// Root of every chainpp error.
+class CHAINPP_API Error : public std::runtime_error {
+public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// Malformed JSON text or a JSON value of the wrong type.
+class CHAINPP_API JsonError : public Error {
+public:
+  using Error::Error;
+};
+
+/// Bad configuration; `what()` starts with `file:line:col: ` when known.
+class CHAINPP_API ConfigError : public Error {
+public:
+  using Error::Error;
+};
+
+/// A plugin could not be found, loaded or registered.
+class CHAINPP_API PluginError : public Error {
+public:
+  using Error::Error;
+};
+
+/// A malformed prompt template, or a missing template variable.
+class CHAINPP_API PromptError : public Error {
+public:
+  using Error::Error;
+};
+
+/// Bad input to a runnable (wrong value kind, unknown message role, ...).
+class CHAINPP_API InputError : public Error {
+public:
+  using Error::Error;
+};
+
+/// Model output an output parser could not turn into the expected value.
+class CHAINPP_API OutputParserError : public Error {
+public:
+  OutputParserError(const std::string& message, std::string llm_output)
+      : Error(message), llm_output_(std::move(llm_output)) {}
+  const std::string& llm_output() const { return llm_output_; }
+
+private:
+  std::string llm_output_;
+};
+
+/// What a provider or the network reported; shared by every provider error.
+struct CHAINPP_API ProviderErrorInfo {
+  std::string provider;       ///< e.g. "azure_openai"
+  int status = 0;             ///< HTTP status, 0 when no response arrived
+  std::string code;           ///< the provider's error code, e.g. "DeploymentNotFound"
+  std::string provider_message;
+  std::string request_id;     ///< apim-request-id / x-request-id
+  int attempts = 1;           ///< attempts made, retries included
+  std::optional<double> retry_after_seconds;
+  Json body;                  ///< the parsed error body, when there was one
+};
+
+/// An error from a model provider or the network below it.
+class CHAINPP_API ProviderError : public Error {
+public:
+  ProviderError(const std::string& message, ProviderErrorInfo info)
+      : Error(message), info_(std::move(info)) {}
+  const ProviderErrorInfo& info() const { return info_; }
+  int status() const { return info_.status; }
+  const std::string& code() const { return info_.code; }
+  const std::string& request_id() const { return info_.request_id; }
+  int attempts() const { return info_.attempts; }
+
+private:
+  ProviderErrorInfo info_;
+};
+
+#define CHAINPP_PROVIDER_ERROR(Name)                                  \
+  class CHAINPP_API Name : public ProviderError {                      \
+  public:                                                             \
+    using ProviderError::ProviderError;                               \
+  }
+
+/// 401/403, or no credential configured.
+CHAINPP_PROVIDER_ERROR(AuthenticationError);
+/// 404: wrong deployment name, endpoint or API version.
+CHAINPP_PROVIDER_ERROR(NotFoundError);
+/// 429: rate or quota limit; `info().retry_after_seconds` says when to retry.
+CHAINPP_PROVIDER_ERROR(RateLimitError);
+/// 400/422 and other client errors: the provider's code and message.
+CHAINPP_PROVIDER_ERROR(BadRequestError);
+/// 5xx.
+CHAINPP_PROVIDER_ERROR(ServerError);
+/// The connect, read or total deadline passed.
+CHAINPP_PROVIDER_ERROR(TimeoutError);
+/// The connection failed or broke.
+CHAINPP_PROVIDER_ERROR(ConnectionError);
+/// A response that does not follow the protocol (malformed JSON, truncated stream).
+CHAINPP_PROVIDER_ERROR(BadResponseError);
+/// The call was cancelled by the caller.
+CHAINPP_PROVIDER_ERROR(CancelledError);
+
+#undef CHAINPP_PROVIDER_ERROR
+
+/// The content filter rejected the prompt (HTTP 400, code content_filter) or
+/// cut the completion (finish_reason content_filter).
+class CHAINPP_API ContentFilterError : public ProviderError {
+public:
+  ContentFilterError(const std::string& message, ProviderErrorInfo info, Json filter_results,
+                     std::string partial_content = {})
+      : ProviderError(message, std::move(info)),
+        filter_results_(std::move(filter_results)),
+        partial_content_(std::move(partial_content)) {}
+  /// The categories with `filtered` and `severity` (or `detected`).
+  const Json& filter_results() const { return filter_results_; }
+  /// Content generated before the filter cut the completion (empty for a rejected prompt).
+  const std::string& partial_content() const { return partial_content_; }
+
+private:
+  Json filter_results_;
+  std::string partial_content_;
+};
+
+}  // namespace chainpp

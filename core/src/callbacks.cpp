@@ -1,0 +1,88 @@
+#include <chainpp/callbacks.hpp>
+
+#include <cstdio>
+#include <random>
+
+namespace chainpp {
+
+CallbackHandler::~CallbackHandler() = default;
+void CallbackHandler::on_chain_start(const RunInfo&, const Value&) {}
+void CallbackHandler::on_chain_end(const RunInfo&, const Value&) {}
+void CallbackHandler::on_chain_error(const RunInfo&, const std::exception&) {}
+void CallbackHandler::on_chat_model_start(const RunInfo&, const Messages&, const Json&) {}
+void CallbackHandler::on_llm_new_token(const RunInfo&, const std::string&, const AIMessageChunk&) {}
+void CallbackHandler::on_llm_end(const RunInfo&, const AIMessage&) {}
+void CallbackHandler::on_llm_error(const RunInfo&, const std::exception&) {}
+void CallbackHandler::on_retry(const RunInfo&, int, const std::exception&, double) {}
+
+namespace {
+
+// Calls `fn` on each handler; a handler that throws is reported on stderr and
+// skipped, never failing the run.
+template <class Fn>
+void dispatch(const Callbacks& handlers, const char* event, Fn&& fn) {
+  for (const auto& h : handlers) {
+    if (!h) continue;
+    try {
+      fn(*h);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "chainpp: callback handler failed in %s: %s\n", event, e.what());
+    } catch (...) {
+      std::fprintf(stderr, "chainpp: callback handler failed in %s\n", event);
+    }
+  }
+}
+
+}  // namespace
+
+void RunManager::chain_start(const Value& inputs) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_chain_start", [&](CallbackHandler& h) { h.on_chain_start(info_, inputs); });
+}
+void RunManager::chain_end(const Value& outputs) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_chain_end", [&](CallbackHandler& h) { h.on_chain_end(info_, outputs); });
+}
+void RunManager::chain_error(const std::exception& error) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_chain_error", [&](CallbackHandler& h) { h.on_chain_error(info_, error); });
+}
+void RunManager::chat_model_start(const Messages& messages, const Json& params) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_chat_model_start",
+           [&](CallbackHandler& h) { h.on_chat_model_start(info_, messages, params); });
+}
+void RunManager::new_token(const std::string& token, const AIMessageChunk& chunk) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_llm_new_token", [&](CallbackHandler& h) { h.on_llm_new_token(info_, token, chunk); });
+}
+void RunManager::llm_end(const AIMessage& result) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_llm_end", [&](CallbackHandler& h) { h.on_llm_end(info_, result); });
+}
+void RunManager::llm_error(const std::exception& error) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_llm_error", [&](CallbackHandler& h) { h.on_llm_error(info_, error); });
+}
+void RunManager::retry(int attempt, const std::exception& error, double delay_seconds) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_retry", [&](CallbackHandler& h) { h.on_retry(info_, attempt, error, delay_seconds); });
+}
+
+std::string new_uuid() {
+  thread_local std::mt19937_64 rng([] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }());
+  std::uint64_t hi = rng(), lo = rng();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return buf;
+}
+
+}  // namespace chainpp

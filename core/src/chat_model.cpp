@@ -1,0 +1,255 @@
+#include "batch.hpp"
+
+#include <chainpp/chat_model.hpp>
+#include <chainpp/errors.hpp>
+
+#include <thread>
+
+namespace chainpp {
+
+Json ToolDefinition::to_json() const {
+  Json fn{{"name", name}};
+  if (!description.empty()) fn.set("description", description);
+  fn.set("parameters", parameters);
+  if (strict) fn.set("strict", *strict);
+  return Json{{"type", "function"}, {"function", std::move(fn)}};
+}
+
+ToolDefinition tool_from_function(std::string name, std::string description, std::vector<ToolParameter> params) {
+  Json properties = Json::object();
+  Json required = Json::array();
+  for (const auto& p : params) {
+    Json prop{{"type", p.type}};
+    if (!p.description.empty()) prop.set("description", p.description);
+    properties.set(p.name, std::move(prop));
+    if (p.required) required.push_back(p.name);
+  }
+  Json schema{{"type", "object"}, {"properties", std::move(properties)}, {"required", std::move(required)}};
+  return ToolDefinition{std::move(name), std::move(description), std::move(schema), std::nullopt};
+}
+
+CallOptions CallOptions::over(const CallOptions& base) const {
+  CallOptions r = base;
+  auto take = [](auto& dst, const auto& src) {
+    if (src) dst = src;
+  };
+  take(r.stop, stop);
+  take(r.temperature, temperature);
+  take(r.top_p, top_p);
+  take(r.frequency_penalty, frequency_penalty);
+  take(r.presence_penalty, presence_penalty);
+  take(r.max_tokens, max_tokens);
+  take(r.max_completion_tokens, max_completion_tokens);
+  take(r.reasoning_effort, reasoning_effort);
+  take(r.seed, seed);
+  take(r.n, n);
+  take(r.logprobs, logprobs);
+  take(r.top_logprobs, top_logprobs);
+  take(r.logit_bias, logit_bias);
+  take(r.user, user);
+  take(r.response_format, response_format);
+  if (!tools.empty()) r.tools = tools;
+  take(r.tool_choice, tool_choice);
+  take(r.parallel_tool_calls, parallel_tool_calls);
+  take(r.stream_usage, stream_usage);
+  take(r.timeout_seconds, timeout_seconds);
+  return r;
+}
+
+RateLimiter::RateLimiter(double requests_per_second, double max_bucket_size, std::chrono::milliseconds check_every)
+    : rate_(requests_per_second), max_bucket_(max_bucket_size), check_every_(check_every),
+      last_(std::chrono::steady_clock::now()) {
+  if (!(requests_per_second > 0)) throw InputError("rate limiter: requests_per_second must be positive");
+  if (!(max_bucket_size >= 1)) throw InputError("rate limiter: max_bucket_size must be at least 1");
+}
+
+bool RateLimiter::try_acquire() {
+  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  tokens_ = std::min(max_bucket_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+  last_ = now;
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  return false;
+}
+
+void RateLimiter::acquire() {
+  while (!try_acquire()) std::this_thread::sleep_for(check_every_);
+}
+
+std::string ChatModel::name() const { return "Chat" + provider(); }
+
+Json ChatModel::invocation_params(const CallOptions& options) const {
+  Json p{{"provider", provider()}};
+  if (options.temperature) p.set("temperature", *options.temperature);
+  if (options.max_tokens) p.set("max_tokens", *options.max_tokens);
+  if (options.stop) {
+    Json s = Json::array();
+    for (const auto& x : *options.stop) s.push_back(x);
+    p.set("stop", s);
+  }
+  return p;
+}
+
+namespace {
+
+std::string message_id(const RunManager& run) { return "run-" + run.info().id + "-0"; }
+
+}  // namespace
+
+AIMessage ChatModel::invoke(const Messages& messages, const CallOptions& options, const RunConfig& config) const {
+  const CallOptions opts = options.over(bound_);
+  const RunManager run = start_run(config);
+  if (run.active()) run.chat_model_start(messages, invocation_params(opts));
+  try {
+    if (limiter_) limiter_->acquire();
+    const CallContext ctx{run};
+    AIMessage result;
+    if (prefers_streaming()) {
+      AIMessageChunk merged;
+      auto s = generate_stream(messages, opts, ctx);
+      while (auto c = s.next()) {
+        run.new_token(c->content, *c);
+        merged += *c;
+      }
+      result = merged.to_message();
+    } else {
+      result = generate(messages, opts, ctx);
+    }
+    result.id = message_id(run);
+    run.llm_end(result);
+    return result;
+  } catch (const std::exception& e) {
+    run.llm_error(e);
+    throw;
+  }
+}
+
+Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOptions& options,
+                                         const RunConfig& config) const {
+  struct State {
+    RunManager run;
+    Stream<AIMessageChunk> inner;
+    AIMessageChunk merged;
+    std::string id;
+    std::shared_ptr<const Runnable> keep_alive;
+  };
+  const CallOptions opts = options.over(bound_);
+  auto st = std::make_shared<State>();
+  st->run = start_run(config);
+  st->id = message_id(st->run);
+  st->keep_alive = weak_from_this().lock();
+  if (st->run.active()) st->run.chat_model_start(messages, invocation_params(opts));
+  try {
+    if (limiter_) limiter_->acquire();
+    st->inner = generate_stream(messages, opts, CallContext{st->run});
+  } catch (const std::exception& e) {
+    st->run.llm_error(e);
+    throw;
+  }
+  return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
+    try {
+      auto c = st->inner.next();
+      if (!c) {
+        AIMessage done = st->merged.to_message();
+        done.id = st->id;
+        st->run.llm_end(done);
+        return std::nullopt;
+      }
+      c->id = st->id;
+      if (st->run.active()) {
+        st->merged += *c;
+        st->run.new_token(c->content, *c);
+      }
+      return c;
+    } catch (const std::exception& e) {
+      st->run.llm_error(e);
+      throw;
+    }
+  });
+}
+
+std::vector<AIMessage> ChatModel::batch(const std::vector<Messages>& inputs, const CallOptions& options,
+                                        const RunConfig& config) const {
+  std::vector<AIMessage> out(inputs.size());
+  detail::run_concurrently(inputs.size(), config.max_concurrency,
+                           [&](std::size_t i) { out[i] = invoke(inputs[i], options, config); });
+  return out;
+}
+
+std::future<AIMessage> ChatModel::ainvoke(Messages messages, CallOptions options, RunConfig config) const {
+  auto self = weak_from_this().lock();
+  return std::async(std::launch::async,
+                    [this, self, messages = std::move(messages), options = std::move(options),
+                     config = std::move(config)] { return invoke(messages, options, config); });
+}
+
+std::shared_ptr<const ChatModel> ChatModel::bind(const CallOptions& options) const {
+  auto copy = clone();
+  copy->bound_ = options.over(bound_);
+  return copy;
+}
+
+std::shared_ptr<const ChatModel> ChatModel::bind_tools(std::vector<ToolDefinition> tools,
+                                                       std::optional<Json> tool_choice,
+                                                       std::optional<bool> parallel_tool_calls,
+                                                       std::optional<bool> strict) const {
+  if (strict)
+    for (auto& t : tools) t.strict = *strict;
+  CallOptions o;
+  o.tools = std::move(tools);
+  o.tool_choice = std::move(tool_choice);
+  o.parallel_tool_calls = parallel_tool_calls;
+  return bind(o);
+}
+
+std::shared_ptr<const ChatModel> ChatModel::with_rate_limiter(std::shared_ptr<RateLimiter> limiter) const {
+  auto copy = clone();
+  copy->limiter_ = std::move(limiter);
+  return copy;
+}
+
+AIMessage ChatModel::generate(const Messages& messages, const CallOptions& options, const CallContext& ctx) const {
+  AIMessageChunk merged;
+  auto s = generate_stream(messages, options, ctx);
+  while (auto c = s.next()) merged += *c;
+  return merged.to_message();
+}
+
+Stream<AIMessageChunk> ChatModel::generate_stream(const Messages& messages, const CallOptions& options,
+                                                  const CallContext& ctx) const {
+  AIMessage m = generate(messages, options, ctx);
+  AIMessageChunk c;
+  c.content = m.text();
+  c.response_metadata = m.response_metadata;
+  c.usage_metadata = m.usage_metadata;
+  int index = 0;
+  for (const auto& call : m.tool_calls)
+    c.tool_call_chunks.push_back(ToolCallChunk{call.name, call.args.dump(), call.id, index++});
+  for (const auto& call : m.invalid_tool_calls)
+    c.tool_call_chunks.push_back(ToolCallChunk{call.name, call.args, call.id, index++});
+  return Stream<AIMessageChunk>::from_vector({std::move(c)});
+}
+
+Messages to_messages(const Value& input) {
+  switch (input.kind()) {
+    case Value::Kind::messages: return input.as_messages();
+    case Value::Kind::message: return {input.as_message()};
+    case Value::Kind::text: return {HumanMessage(input.as_text())};
+    default:
+      throw InputError(std::string("a chat model takes messages, a message or text, got a ") +
+                       to_string(input.kind()) + " value");
+  }
+}
+
+Value ChatModel::do_invoke(const Value& input, const RunConfig& config) const {
+  return Value(static_cast<Message>(invoke(to_messages(input), CallOptions{}, config)));
+}
+
+Stream<Value> ChatModel::do_stream(const Value& input, const RunConfig& config) const {
+  return stream(to_messages(input), CallOptions{}, config).map([](AIMessageChunk c) { return Value(std::move(c)); });
+}
+
+}  // namespace chainpp

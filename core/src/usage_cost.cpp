@@ -1,0 +1,141 @@
+#include <chainpp/errors.hpp>
+#include <chainpp/usage_cost.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace chainpp {
+
+namespace {
+
+std::string where(const std::string& path, const YAML::Mark& mark) {
+  return path + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": ";
+}
+
+double price_field(const std::string& path, const std::string& model, const YAML::Node& entry, const char* key,
+                   bool required, double fallback) {
+  YAML::Node v = entry[key];
+  if (!v) {
+    if (required)
+      throw ConfigError(where(path, entry.Mark()) + "pricing for '" + model + "' has no '" + key + "' price");
+    return fallback;
+  }
+  try {
+    double d = v.as<double>();
+    if (d < 0 || !std::isfinite(d)) throw YAML::Exception(v.Mark(), "");
+    return d;
+  } catch (const YAML::Exception&) {
+    throw ConfigError(where(path, v.Mark()) + "pricing for '" + model + "': '" + key +
+                      "' must be a non-negative number of USD per 1k tokens");
+  }
+}
+
+}  // namespace
+
+PricingTable PricingTable::load(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError(path + ": cannot open pricing file");
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(where(path, e.mark) + e.msg);
+  }
+  YAML::Node models = root["models"];
+  if (!models || !models.IsMap())
+    throw ConfigError(where(path, root.Mark()) + "pricing file needs a 'models' map of model name -> prices");
+  PricingTable table;
+  for (const auto& kv : models) {
+    std::string model = kv.first.as<std::string>();
+    const YAML::Node& entry = kv.second;
+    if (!entry.IsMap())
+      throw ConfigError(where(path, entry.Mark()) + "pricing for '" + model +
+                        "' must be a map with 'input' and 'output'");
+    for (const auto& field : entry) {
+      std::string k = field.first.as<std::string>();
+      if (k != "input" && k != "output" && k != "cached_input")
+        throw ConfigError(where(path, field.first.Mark()) + "pricing for '" + model + "': unknown key '" + k +
+                          "' (expected input, output, cached_input)");
+    }
+    ModelPrice price;
+    price.input_per_1k = price_field(path, model, entry, "input", true, 0);
+    price.output_per_1k = price_field(path, model, entry, "output", true, 0);
+    if (entry["cached_input"]) price.cached_input_per_1k = price_field(path, model, entry, "cached_input", false, 0);
+    table.set(model, price);
+  }
+  return table;
+}
+
+void PricingTable::set(const std::string& model, ModelPrice price) { prices_[model] = price; }
+
+std::optional<ModelPrice> PricingTable::find(const std::string& model) const {
+  auto it = prices_.find(model);
+  if (it == prices_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<double> PricingTable::cost(const std::string& model, const UsageMetadata& usage) const {
+  auto price = find(model);
+  if (!price) return std::nullopt;
+  std::int64_t cached = usage.cache_read.value_or(0);
+  double cached_price = price->cached_input_per_1k.value_or(price->input_per_1k);
+  return (static_cast<double>(usage.input_tokens - cached) * price->input_per_1k +
+          static_cast<double>(cached) * cached_price + static_cast<double>(usage.output_tokens) * price->output_per_1k) /
+         1000.0;
+}
+
+UsageCostHandler::UsageCostHandler(PricingTable pricing) : pricing_(std::move(pricing)) {}
+
+UsageCostHandler::Totals UsageCostHandler::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
+}
+
+void UsageCostHandler::reset() {
+  std::lock_guard lock(mutex_);
+  totals_ = Totals{};
+}
+
+void UsageCostHandler::on_llm_end(const RunInfo&, const AIMessage& result) {
+  const std::string model = result.response_metadata.value("model_name", "");
+  std::lock_guard lock(mutex_);
+  totals_.successful_requests += 1;
+  if (!result.usage_metadata) return;
+  const UsageMetadata& u = *result.usage_metadata;
+  totals_.prompt_tokens += u.input_tokens;
+  totals_.completion_tokens += u.output_tokens;
+  totals_.total_tokens += u.total_tokens;
+  totals_.cached_tokens += u.cache_read.value_or(0);
+  totals_.reasoning_tokens += u.reasoning.value_or(0);
+  if (auto c = pricing_.cost(model, u))
+    totals_.total_cost += *c;
+  else
+    totals_.unpriced_models[model.empty() ? "(unknown model)" : model] += 1;
+}
+
+std::string format_cost(double usd) {
+  // Round half up at the sixth decimal, as Python's format(x, '.6f') shows the seed's figures.
+  double micro = std::floor(usd * 1e6 + 0.5 + 1e-7);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "$%.6f", micro / 1e6);
+  return buf;
+}
+
+std::string UsageCostHandler::summary() const {
+  Totals t = totals();
+  std::ostringstream out;
+  out << "Tokens Used: " << t.total_tokens << "\n"
+      << "\tPrompt Tokens: " << t.prompt_tokens << "\n"
+      << "\tCompletion Tokens: " << t.completion_tokens << "\n"
+      << "Successful Requests: " << t.successful_requests << "\n"
+      << "Total Cost (USD): " << format_cost(t.total_cost);
+  for (const auto& [model, calls] : t.unpriced_models)
+    out << "\n(no price for model '" << model << "': " << calls << (calls == 1 ? " call" : " calls")
+        << " not counted in the cost)";
+  return out.str();
+}
+
+}  // namespace chainpp
