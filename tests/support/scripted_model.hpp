@@ -2,6 +2,7 @@
 // A test-only chat model: answers from a script, records what it was asked,
 // and can record how many calls overlap in time.
 #include <chainpp/chat_model.hpp>
+#include <chainpp/errors.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -110,11 +110,8 @@ struct CHAINPP_API CallContext {
 
 class CHAINPP_API ChatModel : public Runnable {
 public:
-  using Runnable::ainvoke;
-  using Runnable::batch;
-  using Runnable::invoke;
-  using Runnable::stream;
-
+  // The model's own calls take messages; as a chain step (through a
+  // RunnablePtr) it takes a Value of messages, one message or text.
   std::string name() const override;
   std::string run_type() const override { return "chat_model"; }
 

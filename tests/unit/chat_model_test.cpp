@@ -1,0 +1,125 @@
+#include "scripted_model.hpp"
+
+#include <catch2/catch.hpp>
+#include <chainpp/chat_model.hpp>
+#include <chainpp/errors.hpp>
+
+#include <regex>
+
+using namespace chainpp;
+using chainpp::test::RecordingHandler;
+using chainpp::test::ScriptedModel;
+
+TEST_CASE("invoke returns the AI message with the run id run-<uuid>-0") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"J'adore la programmation."});
+  AIMessage m = model->invoke(messages_from_pairs({{"system", "Translate to French."}, {"human", "I love programming."}}));
+  REQUIRE(m.text() == "J'adore la programmation.");
+  REQUIRE(std::regex_match(m.id, std::regex("run-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}-0")));
+  REQUIRE(model->shared().calls.at(0).size() == 2);
+  REQUIRE(model->shared().calls.at(0)[1].text() == "I love programming.");
+}
+
+TEST_CASE("bind fixes call options; call options win over bound ones; the original is unchanged") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  CallOptions bound;
+  bound.temperature = 0.0;
+  bound.stop = std::vector<std::string>{"\n"};
+  auto hot = model->bind(bound);
+  CallOptions call;
+  call.temperature = 0.7;
+  hot->invoke({HumanMessage("a")}, call);
+  model->invoke({HumanMessage("b")});
+  REQUIRE(model->shared().options.at(0).temperature == 0.7);
+  REQUIRE(model->shared().options.at(0).stop == std::vector<std::string>{"\n"});
+  REQUIRE_FALSE(model->shared().options.at(1).temperature.has_value());
+}
+
+TEST_CASE("bind_tools binds tool definitions, tool_choice and strict") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  auto tool = tool_from_function("get_weather", "Weather in a city", {{"city", "string", "The city", true}});
+  auto bound = model->bind_tools({tool}, Json("required"), false, true);
+  bound->invoke({HumanMessage("?")});
+  const CallOptions& o = model->shared().options.at(0);
+  REQUIRE(o.tools.size() == 1);
+  REQUIRE(o.tools[0].to_json().dump() ==
+          R"({"type":"function","function":{"name":"get_weather","description":"Weather in a city",)"
+          R"("parameters":{"type":"object","properties":{"city":{"type":"string","description":"The city"}},"required":["city"]},"strict":true}})");
+  REQUIRE(o.tool_choice == Json("required"));
+  REQUIRE(o.parallel_tool_calls == false);
+}
+
+TEST_CASE("stream built from generate yields one chunk that merges to what invoke returns") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"Ich liebe das Programmieren."});
+  auto chunks = model->stream({HumanMessage("I love programming.")}).collect();
+  REQUIRE(chunks.size() == 1);
+  AIMessage streamed = chunks[0].to_message();
+  AIMessage invoked = model->invoke({HumanMessage("I love programming.")});
+  REQUIRE(streamed.text() == invoked.text());
+  REQUIRE(streamed.usage_metadata == invoked.usage_metadata);
+  REQUIRE(streamed.response_metadata == invoked.response_metadata);
+}
+
+TEST_CASE("chat model callbacks: start, end with the result; errors reported") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"hi"});
+  auto rec = std::make_shared<RecordingHandler>();
+  RunConfig config;
+  config.callbacks = {rec};
+  model->invoke({HumanMessage("x")}, {}, config);
+  model->shared().failures_left = 1;
+  REQUIRE_THROWS_AS(model->invoke({HumanMessage("x")}, {}, config), ServerError);
+  REQUIRE(rec->events == std::vector<std::string>{"chat_model_start Chatscripted (1 messages)", "llm_end hi",
+                                                  "chat_model_start Chatscripted (1 messages)",
+                                                  "llm_error scripted: HTTP 500"});
+}
+
+TEST_CASE("a callback handler that throws never fails the call") {
+  struct Throwing : CallbackHandler {
+    void on_llm_end(const RunInfo&, const AIMessage&) override { throw std::runtime_error("handler bug"); }
+  };
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"still fine"});
+  RunConfig config;
+  config.callbacks = {std::make_shared<Throwing>()};
+  REQUIRE(model->invoke({HumanMessage("x")}, {}, config).text() == "still fine");
+}
+
+TEST_CASE("chat model batch runs N calls at once and ainvoke returns a future") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"a"}, std::chrono::milliseconds(50));
+  RunConfig config;
+  config.max_concurrency = 3;
+  auto out = model->batch({{HumanMessage("1")}, {HumanMessage("2")}, {HumanMessage("3")}, {HumanMessage("4")},
+                           {HumanMessage("5")}, {HumanMessage("6")}},
+                          {}, config);
+  REQUIRE(out.size() == 6);
+  REQUIRE(model->shared().max_in_flight.load() == 3);
+  auto fut = model->ainvoke({HumanMessage("later")});
+  REQUIRE(fut.get().text() == "a");
+}
+
+TEST_CASE("a chat model in a chain takes messages, a message or text; other values are an error") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"r"});
+  RunnablePtr r = model;
+  REQUIRE(r->invoke(Value("plain text")).as_message().text() == "r");
+  REQUIRE(model->shared().calls.at(0).at(0).role == Role::human);
+  REQUIRE_THROWS_WITH(r->invoke(Value(ValueMap{})), "a chat model takes messages, a message or text, got a map value");
+}
+
+TEST_CASE("rate limiter: a bucket of 2 gives two tokens at once, then refills at the rate") {
+  RateLimiter limiter(1000.0, 2.0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(limiter.try_acquire());
+  REQUIRE(limiter.try_acquire());
+  REQUIRE_FALSE(limiter.try_acquire());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(limiter.try_acquire());
+  REQUIRE_THROWS_WITH(RateLimiter(0), "rate limiter: requests_per_second must be positive");
+}
+
+TEST_CASE("with_rate_limiter makes each call take a token") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"r"});
+  auto limiter = std::make_shared<RateLimiter>(1000.0, 1.0);
+  auto limited = model->with_rate_limiter(limiter);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  limited->invoke({HumanMessage("x")});
+  // The call took the only token.
+  REQUIRE_FALSE(limiter->try_acquire());
+}
