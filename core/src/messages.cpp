@@ -197,12 +197,6 @@ void merge_metadata(Json& into, const Json& from) {
       into.set(key, value);
     } else if (value.is_null()) {
       continue;
-    } else if (existing->is_string() && value.is_string()) {
-      // Identifiers repeated on every chunk stay as they are; text accumulates.
-      if (key == "model_name" || key == "system_fingerprint" || key == "finish_reason" || key == "id")
-        *existing = value;
-      else
-        *existing = Json(existing->as_string() + value.as_string());
     } else if (existing->is_object() && value.is_object()) {
       merge_metadata(*existing, value);
     } else if (existing->is_array() && value.is_array()) {

@@ -151,8 +151,9 @@ struct CHAINPP_API AIMessageChunk {
 };
 CHAINPP_API AIMessageChunk operator+(AIMessageChunk a, const AIMessageChunk& b);
 
-/// Merges JSON metadata as LangChain's merge_dicts: strings concatenate,
-/// objects merge recursively, arrays append, other values: right wins when left is null.
+/// Merges streamed response metadata: objects merge recursively, arrays
+/// append, and any other non-null value replaces the earlier one (a repeated
+/// model name or filter severity is not concatenated).
 CHAINPP_API void merge_metadata(Json& into, const Json& from);
 
 /// Parses tool-call arguments text into calls: valid JSON objects (empty text

@@ -1,0 +1,57 @@
+#pragma once
+// The OpenAI chat-completions wire protocol, written once for every dialect
+// that speaks it (Azure OpenAI, OpenAI, OpenAI-compatible servers): the
+// request body, the completion response and the stream chunks.
+#include <chainpp/chat_model.hpp>
+#include <chainpp/json.hpp>
+#include <chainpp/messages.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace chainpp::openai_wire {
+
+/// What the request body carries besides messages and options.
+struct RequestShape {
+  std::string model;           ///< the "model" field; empty: not sent (Azure deployment URLs)
+  bool stream = false;         ///< "stream": true
+  bool include_usage = false;  ///< "stream_options": {"include_usage": true} (with stream)
+};
+
+/// The JSON body of a chat-completions request. Unset options are not sent.
+std::string build_request_body(const Messages& messages, const CallOptions& options, const RequestShape& shape);
+
+/// How a response is read.
+struct ResponseShape {
+  std::string provider;       ///< for error messages, e.g. "azure_openai"
+  std::string model_version;  ///< appended to model_name as "<model>-<version>" (Azure's model_version)
+  std::string request_id;     ///< put in errors raised while reading the response
+};
+
+/// Parses a complete chat-completions response into an AIMessage with
+/// LangChain's response_metadata (token_usage, model_name, system_fingerprint,
+/// prompt_filter_results, finish_reason, logprobs, content_filter_results) and
+/// usage_metadata. Throws BadResponseError on malformed input, and
+/// ContentFilterError when the completion was cut by the content filter.
+AIMessage parse_completion(std::string_view body, const ResponseShape& shape);
+
+/// Turns stream events (each SSE `data:` payload) into chunks.
+class StreamDecoder {
+public:
+  explicit StreamDecoder(ResponseShape shape) : shape_(std::move(shape)) {}
+  /// One event's chunk (possibly empty: Azure's filter-only chunks). Throws a
+  /// ProviderError for an `error` event, BadResponseError for malformed JSON,
+  /// and ContentFilterError when the filter cut the completion (carrying the
+  /// content streamed so far).
+  AIMessageChunk decode(std::string_view data);
+
+private:
+  ResponseShape shape_;
+  std::string content_so_far_;
+};
+
+/// The model name to report: `model`, plus "-<version>" when a version is set
+/// and the name does not already end with it.
+std::string versioned_model_name(const std::string& model, const std::string& version);
+
+}  // namespace chainpp::openai_wire

@@ -1,0 +1,242 @@
+#include "openai_wire.hpp"
+#include "request_schema.hpp"
+
+#include <catch2/catch.hpp>
+#include <chainpp/errors.hpp>
+
+using namespace chainpp;
+using namespace chainpp::openai_wire;
+using chainpp::test::request_schema_violation;
+
+namespace {
+const Messages seed_messages = messages_from_pairs(
+    {{"system", "You are a helpful assistant that translates English to French. Translate the user sentence."},
+     {"human", "I love programming."}});
+
+const char* seed_response = R"({
+  "id": "chatcmpl-9", "object": "chat.completion", "created": 1700000000, "model": "gpt-35-turbo",
+  "system_fingerprint": null,
+  "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+    "hate": {"filtered": false, "severity": "safe"}, "self_harm": {"filtered": false, "severity": "safe"},
+    "sexual": {"filtered": false, "severity": "safe"}, "violence": {"filtered": false, "severity": "safe"}}}],
+  "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+    "message": {"role": "assistant", "content": "J'adore la programmation."},
+    "content_filter_results": {"hate": {"filtered": false, "severity": "safe"},
+      "self_harm": {"filtered": false, "severity": "safe"}, "sexual": {"filtered": false, "severity": "safe"},
+      "violence": {"filtered": false, "severity": "safe"}}}],
+  "usage": {"completion_tokens": 8, "prompt_tokens": 31, "total_tokens": 39}
+})";
+
+const char* safe_filters =
+    R"({"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},)"
+    R"("sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}})";
+}  // namespace
+
+TEST_CASE("request body: the seed's messages, unset options not sent, valid against the official schema") {
+  CallOptions o;
+  o.temperature = 0.0;
+  std::string body = build_request_body(seed_messages, o, RequestShape{});
+  REQUIRE(body ==
+          R"({"messages":[{"role":"system","content":"You are a helpful assistant that translates English to French. Translate the user sentence."},)"
+          R"({"role":"user","content":"I love programming."}],"temperature":0.0})");
+  REQUIRE(request_schema_violation(body) == "");
+}
+
+TEST_CASE("request body: every generation option, in the wire's names") {
+  CallOptions o;
+  o.temperature = 0.5;
+  o.top_p = 0.9;
+  o.n = 2;
+  o.stop = std::vector<std::string>{"\n", "END"};
+  o.max_tokens = 100;
+  o.presence_penalty = 0.1;
+  o.frequency_penalty = 0.2;
+  o.logit_bias = Json{{"50256", -100}};
+  o.user = "user-1";
+  o.seed = 42;
+  o.logprobs = true;
+  o.top_logprobs = 3;
+  o.response_format = Json{{"type", "json_object"}};
+  std::string body = build_request_body({HumanMessage("hi")}, o, RequestShape{"gpt-4o", true, true});
+  REQUIRE(body ==
+          R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"temperature":0.5,"top_p":0.9,"n":2,)"
+          R"("stop":["\n","END"],"max_tokens":100,"presence_penalty":0.1,"frequency_penalty":0.2,)"
+          R"("logit_bias":{"50256":-100},"user":"user-1","seed":42,"logprobs":true,"top_logprobs":3,)"
+          R"("response_format":{"type":"json_object"},"stream":true,"stream_options":{"include_usage":true}})");
+  REQUIRE(request_schema_violation(body) == "");
+}
+
+TEST_CASE("request body: o-series options") {
+  CallOptions o;
+  o.max_completion_tokens = 500;
+  o.reasoning_effort = "low";
+  std::string body = build_request_body({HumanMessage("hi")}, o, RequestShape{});
+  REQUIRE(body == R"({"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":500,"reasoning_effort":"low"})");
+}
+
+TEST_CASE("request body: tools, tool_choice by name, and a tool-call round trip") {
+  CallOptions o;
+  o.tools = {tool_from_function("get_weather", "Weather in a city", {{"city", "string", "", true}})};
+  o.tool_choice = Json("get_weather");
+  o.parallel_tool_calls = false;
+  Messages conv{HumanMessage("Weather in Paris?"),
+                AIMessage("", {ToolCall{"get_weather", Json{{"city", "Paris"}}, "call_1"}}),
+                ToolMessage("18C and sunny", "call_1")};
+  std::string body = build_request_body(conv, o, RequestShape{});
+  REQUIRE(body ==
+          R"({"messages":[{"role":"user","content":"Weather in Paris?"},)"
+          R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},)"
+          R"({"role":"tool","content":"18C and sunny","tool_call_id":"call_1"}],)"
+          R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],)"
+          R"("tool_choice":{"type":"function","function":{"name":"get_weather"}},"parallel_tool_calls":false})");
+  REQUIRE(request_schema_violation(body) == "");
+}
+
+TEST_CASE("request body: image parts by URL and data URI with detail") {
+  HumanMessage m(std::vector<ContentPart>{ContentPart::text_part("What is this?"),
+                                          ContentPart::image_part("data:image/png;base64,iVBORw==", "high")});
+  std::string body = build_request_body({m}, CallOptions{}, RequestShape{});
+  REQUIRE(body ==
+          R"({"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},)"
+          R"({"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw==","detail":"high"}}]}]})");
+  REQUIRE(request_schema_violation(body) == "");
+}
+
+TEST_CASE("a completion parses into the seed page's AIMessage fields") {
+  AIMessage m = parse_completion(seed_response, ResponseShape{"azure_openai", "", "req-1"});
+  REQUIRE(m.text() == "J'adore la programmation.");
+  REQUIRE(m.response_metadata.dump() ==
+          std::string(R"({"token_usage":{"completion_tokens":8,"prompt_tokens":31,"total_tokens":39},)"
+                      R"("model_name":"gpt-35-turbo","system_fingerprint":null,)"
+                      R"("prompt_filter_results":[{"prompt_index":0,"content_filter_results":)") +
+              safe_filters + R"(}],"finish_reason":"stop","logprobs":null,"content_filter_results":)" + safe_filters +
+              "}");
+  REQUIRE(m.usage_metadata == UsageMetadata{31, 8, 39, std::nullopt, std::nullopt});
+  REQUIRE(m.tool_calls.empty());
+}
+
+TEST_CASE("model_version is appended to model_name once") {
+  AIMessage m = parse_completion(seed_response, ResponseShape{"azure_openai", "0301", ""});
+  REQUIRE(m.response_metadata["model_name"].as_string() == "gpt-35-turbo-0301");
+  REQUIRE(versioned_model_name("gpt-35-turbo-0301", "0301") == "gpt-35-turbo-0301");
+  REQUIRE(versioned_model_name("gpt-4o", "") == "gpt-4o");
+}
+
+TEST_CASE("usage details become token_usage details and usage_metadata cache/reasoning counts") {
+  AIMessage m = parse_completion(
+      R"({"model":"o3-mini","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"ok"}}],)"
+      R"("usage":{"completion_tokens":50,"prompt_tokens":20,"total_tokens":70,)"
+      R"("completion_tokens_details":{"reasoning_tokens":40},"prompt_tokens_details":{"cached_tokens":16}}})",
+      ResponseShape{"azure_openai", "", ""});
+  REQUIRE(m.usage_metadata == UsageMetadata{20, 50, 70, 16, 40});
+  REQUIRE(m.response_metadata["token_usage"].dump() ==
+          R"({"completion_tokens":50,"prompt_tokens":20,"total_tokens":70,"completion_tokens_details":{"reasoning_tokens":40},"prompt_tokens_details":{"cached_tokens":16}})");
+  REQUIRE(m.response_metadata["system_fingerprint"].is_null());
+}
+
+TEST_CASE("tool calls parse; bad arguments land in invalid_tool_calls with the raw text") {
+  AIMessage m = parse_completion(
+      R"({"model":"gpt-4o","choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":null,)"
+      R"("tool_calls":[{"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"x\": 1}"}},)"
+      R"({"id":"call_b","type":"function","function":{"name":"g","arguments":"{oops"}}]}}]})",
+      ResponseShape{"azure_openai", "", ""});
+  REQUIRE(m.text().empty());
+  REQUIRE(m.tool_calls == std::vector<ToolCall>{ToolCall{"f", Json{{"x", 1}}, "call_a"}});
+  REQUIRE(m.invalid_tool_calls.size() == 1);
+  REQUIRE(m.invalid_tool_calls[0].args == "{oops");
+  REQUIRE(m.invalid_tool_calls[0].id == "call_b");
+}
+
+TEST_CASE("a completion cut by the content filter raises ContentFilterError with the partial content") {
+  const char* body =
+      R"({"model":"gpt-4o","choices":[{"index":0,"finish_reason":"content_filter","message":{"role":"assistant","content":"Once upon"},)"
+      R"("content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"violence":{"filtered":true,"severity":"medium"}}}]})";
+  try {
+    parse_completion(body, ResponseShape{"azure_openai", "", "req-7"});
+    FAIL("no error");
+  } catch (const ContentFilterError& e) {
+    REQUIRE(std::string(e.what()) ==
+            "azure_openai: the completion was stopped by the content filter (finish_reason content_filter); "
+            "filtered: violence (severity medium) (request id req-7)");
+    REQUIRE(e.partial_content() == "Once upon");
+    REQUIRE(e.filter_results()["violence"]["filtered"].as_bool());
+    REQUIRE(e.code() == "content_filter");
+  }
+}
+
+TEST_CASE("malformed responses are BadResponseError naming the problem") {
+  REQUIRE_THROWS_WITH(parse_completion("{\"choices\": [", ResponseShape{"azure_openai", "", "r1"}),
+                      "azure_openai: malformed response: invalid JSON at offset 13: Invalid value. (request id r1)");
+  REQUIRE_THROWS_WITH(parse_completion("{\"choices\": []}", ResponseShape{"azure_openai", "", ""}),
+                      "azure_openai: malformed response: the response has no choices");
+  REQUIRE_THROWS_AS(parse_completion("[]", ResponseShape{"azure_openai", "", ""}), BadResponseError);
+}
+
+TEST_CASE("stream decoding: Azure's chunk order merges to what invoke returns") {
+  StreamDecoder d(ResponseShape{"azure_openai", "", ""});
+  std::vector<std::string> events = {
+      R"({"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":)" +
+          std::string(safe_filters) + "}]}",
+      R"({"choices":[{"content_filter_results":{},"delta":{"content":"","role":"assistant","refusal":null},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-35-turbo","object":"chat.completion.chunk","system_fingerprint":null,"usage":null})",
+      R"({"choices":[{"content_filter_results":)" + std::string(safe_filters) +
+          R"(,"delta":{"content":"J'adore"},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-35-turbo","object":"chat.completion.chunk","usage":null})",
+      R"({"choices":[{"content_filter_results":)" + std::string(safe_filters) +
+          R"(,"delta":{"content":" la programmation."},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-35-turbo","object":"chat.completion.chunk","usage":null})",
+      R"({"choices":[{"content_filter_results":{},"delta":{},"finish_reason":"stop","index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-35-turbo","object":"chat.completion.chunk","usage":null})",
+      R"({"choices":[],"created":1,"id":"c1","model":"gpt-35-turbo","object":"chat.completion.chunk","usage":{"completion_tokens":8,"prompt_tokens":31,"total_tokens":39}})"};
+  AIMessageChunk merged;
+  std::vector<std::string> pieces;
+  for (const auto& e : events) {
+    AIMessageChunk c = d.decode(e);
+    pieces.push_back(c.content);
+    merged += c;
+  }
+  REQUIRE(pieces == std::vector<std::string>{"", "", "J'adore", " la programmation.", "", ""});
+  AIMessage streamed = merged.to_message();
+  AIMessage invoked = parse_completion(seed_response, ResponseShape{"azure_openai", "", ""});
+  REQUIRE(streamed.text() == invoked.text());
+  REQUIRE(streamed.usage_metadata == invoked.usage_metadata);
+  REQUIRE(streamed.response_metadata["finish_reason"] == invoked.response_metadata["finish_reason"]);
+  REQUIRE(streamed.response_metadata["model_name"] == invoked.response_metadata["model_name"]);
+  REQUIRE(streamed.response_metadata["prompt_filter_results"] == invoked.response_metadata["prompt_filter_results"]);
+  REQUIRE(streamed.response_metadata["content_filter_results"] == invoked.response_metadata["content_filter_results"]);
+  REQUIRE(streamed.response_metadata["token_usage"] == invoked.response_metadata["token_usage"]);
+}
+
+TEST_CASE("stream decoding: tool-call deltas merge by index") {
+  StreamDecoder d(ResponseShape{"azure_openai", "", ""});
+  AIMessageChunk merged;
+  for (const char* e :
+       {R"({"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]})",
+        R"({"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]})",
+        R"({"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"get_time","arguments":"{}"}}]}}]})",
+        R"({"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]}}]})",
+        R"({"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})"})
+    merged += d.decode(e);
+  AIMessage m = merged.to_message();
+  REQUIRE(m.tool_calls == std::vector<ToolCall>{ToolCall{"get_weather", Json{{"city", "Paris"}}, "call_1"},
+                                                ToolCall{"get_time", Json::object(), "call_2"}});
+  REQUIRE(m.response_metadata["finish_reason"].as_string() == "tool_calls");
+}
+
+TEST_CASE("stream decoding: an error event and a filtered finish are errors; content so far is kept") {
+  StreamDecoder d(ResponseShape{"azure_openai", "", "req-9"});
+  REQUIRE_THROWS_WITH(d.decode(R"({"error":{"code":"server_error","message":"The server had an error."}})"),
+                      "azure_openai: error in stream server_error: The server had an error. (request id req-9)");
+  d.decode(R"({"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Once"}}]})");
+  try {
+    d.decode(R"({"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"content_filter","content_filter_results":{"violence":{"filtered":true,"severity":"high"}}}]})");
+    FAIL("no error");
+  } catch (const ContentFilterError& e) {
+    REQUIRE(e.partial_content() == "Once");
+    REQUIRE(std::string(e.what()) ==
+            "azure_openai: the completion was stopped by the content filter (finish_reason content_filter); "
+            "filtered: violence (severity high) (request id req-9)");
+  }
+}
+
+TEST_CASE("the request schema check rejects what the service would reject") {
+  REQUIRE(request_schema_violation(R"({"messages":[{"role":"user","content":"hi"}],"temperature":"hot"})") != "");
+  REQUIRE(request_schema_violation(R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":null,"top_logprobs":99})") != "");
+  REQUIRE(request_schema_violation(R"({"temperature":1})") != "");
+}
