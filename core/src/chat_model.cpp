@@ -2,6 +2,7 @@
 
 #include <chainpp/chat_model.hpp>
 #include <chainpp/errors.hpp>
+#include <chainpp/output_parsers.hpp>
 
 #include <thread>
 
@@ -92,6 +93,8 @@ Json ChatModel::invocation_params(const CallOptions& options) const {
   }
   return p;
 }
+
+Json ChatModel::to_config() const { return Json{{"provider", provider()}}; }
 
 namespace {
 
@@ -231,6 +234,84 @@ Stream<AIMessageChunk> ChatModel::generate_stream(const Messages& messages, cons
   for (const auto& call : m.invalid_tool_calls)
     c.tool_call_chunks.push_back(ToolCallChunk{call.name, call.args, call.id, index++});
   return Stream<AIMessageChunk>::from_vector({std::move(c)});
+}
+
+namespace {
+
+// The runnable with_structured_output returns: calls the bound model, extracts
+// the JSON value from its answer, validates it against the schema.
+class StructuredOutput final : public Runnable {
+public:
+  using Extract = std::function<Json(const AIMessage&)>;
+  StructuredOutput(ChatModelPtr model, Extract extract, JsonSchema schema, bool include_raw)
+      : model_(std::move(model)), extract_(std::move(extract)), schema_(std::move(schema)), include_raw_(include_raw) {}
+  std::string name() const override { return "StructuredOutput"; }
+
+protected:
+  Value do_invoke(const Value& input, const RunConfig& config) const override {
+    AIMessage raw = model_->invoke(to_messages(input), CallOptions{}, config);
+    if (!include_raw_) return Value::json(parse(raw));
+    Json out{{"raw", raw.to_json()}, {"parsed", nullptr}, {"parsing_error", nullptr}};
+    try {
+      out.set("parsed", parse(raw));
+    } catch (const OutputParserError& e) {
+      out.set("parsing_error", e.what());
+    }
+    return Value::json(std::move(out));
+  }
+
+private:
+  Json parse(const AIMessage& raw) const {
+    Json value = extract_(raw);
+    schema_.validate(value);
+    return value;
+  }
+
+  ChatModelPtr model_;
+  Extract extract_;
+  JsonSchema schema_;
+  bool include_raw_;
+};
+
+}  // namespace
+
+RunnablePtr ChatModel::with_structured_output(const Json& schema, StructuredOutputOptions options) const {
+  JsonSchema validator(schema);
+  const std::string name = !options.name.empty() ? options.name : schema.value("title", "output");
+  ChatModelPtr bound;
+  StructuredOutput::Extract extract = [](const AIMessage& m) { return parse_json_output(m.text()); };
+  switch (options.method) {
+    case StructuredOutputMethod::json_schema: {
+      CallOptions o;
+      o.response_format = Json{{"type", "json_schema"},
+                               {"json_schema", Json{{"name", name}, {"schema", schema}, {"strict", options.strict}}}};
+      bound = bind(o);
+      break;
+    }
+    case StructuredOutputMethod::json_mode: {
+      CallOptions o;
+      o.response_format = Json{{"type", "json_object"}};
+      bound = bind(o);
+      break;
+    }
+    case StructuredOutputMethod::function_calling: {
+      ToolDefinition tool{name, schema.value("description", ""), schema, options.strict};
+      bound = bind_tools({tool}, Json{{"type", "function"}, {"function", Json{{"name", name}}}});
+      extract = [name](const AIMessage& m) -> Json {
+        for (const auto& call : m.tool_calls)
+          if (call.name == name) return call.args;
+        for (const auto& bad : m.invalid_tool_calls)
+          if (bad.name == name)
+            throw OutputParserError("structured output: the arguments of tool call '" + name +
+                                        "' are not a JSON object: " + bad.error,
+                                    bad.args);
+        throw OutputParserError("structured output: the model did not call the tool '" + name + "'", m.text());
+      };
+      break;
+    }
+  }
+  return std::make_shared<StructuredOutput>(std::move(bound), std::move(extract), std::move(validator),
+                                            options.include_raw);
 }
 
 Messages to_messages(const Value& input) {

@@ -217,7 +217,7 @@ protected:
 
 class Retrying final : public Wrapper {
 public:
-  Retrying(RunnablePtr inner, RetryPolicy policy) : Wrapper(std::move(inner)), policy_(std::move(policy)) {
+  Retrying(RunnablePtr inner, RetryConfig policy) : Wrapper(std::move(inner)), policy_(std::move(policy)) {
     if (policy_.max_attempts < 1) throw InputError("with_retry: max_attempts must be at least 1");
   }
 
@@ -237,7 +237,7 @@ protected:
   }
 
 private:
-  RetryPolicy policy_;
+  RetryConfig policy_;
 };
 
 class Fallbacks final : public Wrapper {
@@ -301,7 +301,7 @@ RunnablePtr self_ptr(const Runnable& r) {
 
 }  // namespace
 
-RunnablePtr Runnable::with_retry(RetryPolicy policy) const {
+RunnablePtr Runnable::with_retry(RetryConfig policy) const {
   return std::make_shared<Retrying>(self_ptr(*this), std::move(policy));
 }
 RunnablePtr Runnable::with_fallbacks(std::vector<RunnablePtr> fallbacks) const {

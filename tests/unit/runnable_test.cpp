@@ -76,7 +76,7 @@ TEST_CASE("with_retry retries chainpp errors, then gives up with the last error"
     if (++calls < 3) throw InputError("try " + std::to_string(calls));
     return v;
   });
-  RetryPolicy p;
+  RetryConfig p;
   p.max_attempts = 3;
   p.initial_delay = 0.001;
   REQUIRE(flaky->with_retry(p)->invoke(Value("ok")).as_text() == "ok");

@@ -140,6 +140,10 @@ public:
   /// A runnable returning JSON that validates against `schema` (see StructuredOutputOptions).
   RunnablePtr with_structured_output(const Json& schema, StructuredOutputOptions options = {}) const;
 
+  /// The model's settings as they would be written under `models.<name>` in
+  /// YAML, secrets left out (LangChain's "Serializable"); see to_yaml().
+  virtual Json to_config() const;
+
   const CallOptions& bound_options() const { return bound_; }
   /// Whether invoke() should stream internally (the provider's `streaming: true`).
   virtual bool prefers_streaming() const { return false; }

@@ -107,3 +107,10 @@ private:
 CHAINPP_API const char* to_string(Json::Type type);
 
 }  // namespace chainpp
+
+namespace chainpp {
+
+/// `value` written as block-style YAML (for dumping configuration).
+CHAINPP_API std::string to_yaml(const Json& value);
+
+}  // namespace chainpp

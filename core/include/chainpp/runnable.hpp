@@ -29,7 +29,7 @@ using RunnablePtr = std::shared_ptr<const Runnable>;
 
 /// Retry policy of with_retry(): attempts in all, exponential backoff in seconds,
 /// and which errors to retry (default: every chainpp::Error).
-struct CHAINPP_API RetryPolicy {
+struct CHAINPP_API RetryConfig {
   int max_attempts = 3;
   double initial_delay = 0.5;
   double max_delay = 8.0;
@@ -59,7 +59,7 @@ public:
   std::future<Value> ainvoke(Value input, RunConfig config = {}) const;
 
   /// A runnable that retries this one on failure.
-  RunnablePtr with_retry(RetryPolicy policy = {}) const;
+  RunnablePtr with_retry(RetryConfig policy = {}) const;
   /// A runnable that tries `fallbacks` in order when this one fails.
   RunnablePtr with_fallbacks(std::vector<RunnablePtr> fallbacks) const;
   /// A runnable that always runs with these callbacks (added to the call's) and name.
