@@ -2,6 +2,8 @@
 
 #include <chainpp/errors.hpp>
 
+#include <cctype>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -391,6 +393,22 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
                           content_so_far_);
   }
   return chunk;
+}
+
+std::string url_encode(std::string_view text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace chainpp::openai_wire

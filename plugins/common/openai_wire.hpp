@@ -54,4 +54,7 @@ private:
 /// and the name does not already end with it.
 std::string versioned_model_name(const std::string& model, const std::string& version);
 
+/// Percent-encodes `text` for a URL path segment or query value (RFC 3986 unreserved kept).
+std::string url_encode(std::string_view text);
+
 }  // namespace chainpp::openai_wire

@@ -1,0 +1,172 @@
+#pragma once
+// The HTTP transport every provider uses: a thread-safe client with a
+// keep-alive connection pool, timeouts, the one retry loop of chainpp, and
+// the mapping of HTTP failures onto the chainpp::ProviderError hierarchy.
+#include <chainpp/errors.hpp>
+#include <chainpp/export.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace chainpp {
+
+/// Header list in order; names compare case-insensitively.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+/// The value of the first header called `name` (case-insensitive), or nullptr.
+CHAINPP_API const std::string* find_header(const HttpHeaders& headers, std::string_view name);
+
+/// One request. `provider` only names the caller in error messages ("azure_openai").
+struct CHAINPP_API HttpRequest {
+  std::string method = "POST";
+  std::string url;  ///< absolute: http(s)://host[:port]/path?query
+  HttpHeaders headers;
+  std::string body;
+  std::string provider;
+};
+
+/// A complete response (2xx; other statuses raise errors).
+struct CHAINPP_API HttpResponse {
+  int status = 0;
+  std::string reason;
+  HttpHeaders headers;
+  std::string body;
+  int attempts = 1;  ///< attempts made, retries included
+
+  const std::string* header(std::string_view name) const { return find_header(headers, name); }
+  /// apim-request-id, else x-request-id, else "".
+  std::string request_id() const;
+};
+
+/// Timeouts, retries and TLS/proxy settings of a call. Zero durations mean "no limit".
+struct CHAINPP_API TransportOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds read_timeout{600000};  ///< longest wait for any byte
+  std::chrono::milliseconds total_timeout{0};      ///< deadline of the whole call, retries included
+  int max_retries = 2;                             ///< so at most 3 attempts
+  double max_retry_after_seconds = 60;             ///< longer server delays end the retries
+  double initial_backoff_seconds = 0.5;            ///< backoff = min(initial * 2^n, max) * jitter
+  double max_backoff_seconds = 8;
+  bool verify_tls = true;
+  std::string ca_file;  ///< PEM bundle; empty: the system's CAs
+  /// "http://host:port"; empty: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment.
+  std::string proxy;
+  bool use_environment_proxy = true;
+};
+
+/// Called before each retry: retry number (1-based), the error of the failed
+/// attempt, and the delay in seconds before the next attempt.
+using RetryObserver = std::function<void(int attempt, const std::exception& error, double delay_seconds)>;
+
+/// The retry rules of the OpenAI SDKs, as a pure function of the attempt and
+/// the response headers, with injectable randomness and clock for tests.
+class CHAINPP_API RetryPolicy {
+public:
+  /// Returns a uniform number in [0, 1).
+  using Random = std::function<double()>;
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  explicit RetryPolicy(const TransportOptions& options = {}, Random random = {}, Clock clock = {});
+
+  /// 408, 409, 429 and >= 500.
+  static bool retryable_status(int status);
+  /// Whether a response with `status` may be retried: `x-should-retry` decides
+  /// when present, else retryable_status().
+  static bool should_retry(int status, const HttpHeaders& headers);
+  /// The delay the server asked for: `retry-after-ms`, else `retry-after`
+  /// (seconds or an HTTP date), in seconds; nullopt when absent or invalid.
+  std::optional<double> server_delay(const HttpHeaders& headers) const;
+  /// The delay before retry number `retry` (1-based): the server's delay when
+  /// within [0, cap], else min(initial * 2^(retry-1), max) * jitter in [0.75, 1].
+  /// nullopt when the server asked for more than the cap (do not retry).
+  std::optional<double> compute_delay(int retry, const HttpHeaders& headers = {}) const;
+
+private:
+  double initial_;
+  double max_backoff_;
+  double cap_;
+  Random random_;
+  Clock clock_;
+};
+
+/// The body of a streamed response, read incrementally as it arrives.
+/// Destroying it before the end closes the connection (it is never reused
+/// half-read); reading it to the end returns the connection to the pool.
+class CHAINPP_API HttpBodyStream {
+public:
+  struct Impl;
+  explicit HttpBodyStream(std::unique_ptr<Impl> impl);
+  ~HttpBodyStream();
+  HttpBodyStream(const HttpBodyStream&) = delete;
+  HttpBodyStream& operator=(const HttpBodyStream&) = delete;
+
+  int status() const;
+  const HttpHeaders& headers() const;
+  const std::string* header(std::string_view name) const { return find_header(headers(), name); }
+  std::string request_id() const;
+  int attempts() const;
+
+  /// The next bytes of the body (at least one byte, as many as arrived), or
+  /// nullopt at its end. The view stays valid until the next call. Throws
+  /// TimeoutError or ConnectionError (status and request id filled) when the
+  /// connection stalls or breaks mid-body.
+  std::optional<std::string_view> read();
+  /// Closes the connection now without reading the rest.
+  void close();
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Thread-safe HTTP client with a keep-alive connection pool per
+/// (scheme, host, port). Non-2xx final responses raise the mapped
+/// ProviderError (AuthenticationError, NotFoundError, RateLimitError,
+/// ContentFilterError, BadRequestError, ServerError); network failures raise
+/// TimeoutError or ConnectionError. Retries follow RetryPolicy.
+class CHAINPP_API HttpClient {
+public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// The process-wide client whose pool all providers share.
+  static HttpClient& shared();
+
+  /// Sends `request`, retrying as the options say, and reads the whole body.
+  HttpResponse send(const HttpRequest& request, const TransportOptions& options = {},
+                    const RetryObserver& on_retry = {});
+  /// Sends `request` (retrying like send() until a 2xx status arrives) and
+  /// returns its body as a stream. Nothing is retried once the body started.
+  std::unique_ptr<HttpBodyStream> open(const HttpRequest& request, const TransportOptions& options = {},
+                                       const RetryObserver& on_retry = {});
+
+  /// Idle pooled connections, over all hosts.
+  std::size_t idle_connections() const;
+  /// Closes every idle connection.
+  void clear();
+
+  /// Replaces the sleep between retries and the policy's randomness (tests only).
+  void set_retry_hooks_for_test(std::function<void(double seconds)> sleep, RetryPolicy::Random random);
+
+  struct Impl;
+
+private:
+  std::shared_ptr<Impl> impl_;  // shared with open streams, which return their connection to it
+};
+
+/// Builds the error a final non-2xx response maps to (see HttpClient), for
+/// providers that need to raise one themselves (e.g. an error event mid-stream).
+/// Never includes request header values.
+CHAINPP_API std::exception_ptr make_http_error(const std::string& provider, int status, const HttpHeaders& headers,
+                                               const std::string& body, int attempts);
+
+}  // namespace chainpp

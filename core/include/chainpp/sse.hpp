@@ -1,0 +1,76 @@
+#pragma once
+// SseParser: an incremental server-sent events parser (WHATWG "event stream"
+// interpretation) for streamed model responses. Feed it bytes as they arrive,
+// in pieces of any size; it yields the same events whatever the split.
+#include <chainpp/export.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chainpp {
+
+/// One dispatched event: its `data:` lines joined by "\n", its type
+/// (`event:`, "message" by default) and the last event id seen (`id:`).
+struct CHAINPP_API SseEvent {
+  std::string event = "message";
+  std::string data;
+  std::string id;
+};
+
+/// Incremental SSE parser. Handles CR, LF and CRLF line ends, a leading BOM,
+/// comments, `event:`/`data:`/`id:`/`retry:` fields, and the `data: [DONE]`
+/// sentinel of OpenAI-style streams (which ends the stream and is not queued).
+///
+///   SseParser p;
+///   p.feed(bytes);
+///   while (auto e = p.next()) handle(e->data);
+///   if (!p.done()) ...;  // the stream ended without [DONE]
+class CHAINPP_API SseParser {
+public:
+  SseParser();
+
+  /// Parses `bytes`; complete events become available through next().
+  /// Bytes after `[DONE]` are ignored.
+  void feed(std::string_view bytes);
+  /// The oldest complete event not yet taken, or nullopt.
+  std::optional<SseEvent> next();
+  /// Number of complete events waiting in next().
+  std::size_t pending() const { return queue_.size(); }
+
+  /// Declares the end of input. An event not terminated by a blank line is
+  /// discarded (as the SSE specification says). Returns true when the stream
+  /// was complete (`[DONE]` seen), false when it was truncated; events already
+  /// parsed stay available through next() either way.
+  bool finish();
+
+  /// True once `data: [DONE]` was received.
+  bool done() const { return done_; }
+  /// True when finish() was called before `[DONE]`.
+  bool truncated() const { return finished_ && !done_; }
+  /// The last valid `retry:` value (reconnection time in ms), if any.
+  std::optional<long> retry_ms() const { return retry_ms_; }
+  /// The last event id (persists across events, as the specification says).
+  const std::string& last_event_id() const { return last_id_; }
+
+private:
+  void feed_lines(const char* p, const char* end);
+  void line(std::string_view text);
+  void dispatch();
+
+  std::string partial_;  // an incomplete line carried over between feed() calls
+  std::string data_;
+  std::string event_;
+  std::string last_id_;
+  std::deque<SseEvent> queue_;
+  std::optional<long> retry_ms_;
+  int bom_matched_ = 0;  // bytes of a leading UTF-8 BOM matched so far; 3 = decided
+  bool has_data_ = false;
+  bool skip_lf_ = false;  // the previous piece ended with CR: a leading LF belongs to it
+  bool done_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace chainpp

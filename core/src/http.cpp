@@ -1,0 +1,715 @@
+#include <chainpp/http.hpp>
+
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeParser.h>
+#include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Timespan.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <istream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace chainpp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::optional<double> parse_double(const std::string& text) {
+  const std::string t = trim(text);
+  if (t.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + t.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string request_id_of(const HttpHeaders& headers) {
+  if (const auto* v = find_header(headers, "apim-request-id")) return *v;
+  if (const auto* v = find_header(headers, "x-request-id")) return *v;
+  return {};
+}
+
+std::string format_seconds(double s) {
+  std::ostringstream out;
+  out << s;
+  return out.str();
+}
+
+std::string attempts_text(int attempts) {
+  return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+}
+
+// "(request id X, N attempts)" without the request id when there is none.
+std::string context_text(const std::string& request_id, int attempts) {
+  std::string out = " (";
+  if (!request_id.empty()) out += "request id " + request_id + ", ";
+  out += attempts_text(attempts) + ")";
+  return out;
+}
+
+std::string provider_name(const std::string& provider) { return provider.empty() ? "http" : provider; }
+
+struct Target {
+  std::string scheme;
+  std::string host;
+  unsigned short port = 0;
+  std::string path_and_query;
+  std::string authority() const { return host + ":" + std::to_string(port); }
+};
+
+Target parse_target(const HttpRequest& request) {
+  Target t;
+  try {
+    Poco::URI uri(request.url);
+    t.scheme = uri.getScheme();
+    t.host = uri.getHost();
+    t.port = uri.getPort();
+    t.path_and_query = uri.getPathAndQuery();
+  } catch (const Poco::Exception& e) {
+    throw ConfigError(provider_name(request.provider) + ": invalid URL '" + request.url + "': " + e.message());
+  }
+  if ((t.scheme != "http" && t.scheme != "https") || t.host.empty())
+    throw ConfigError(provider_name(request.provider) + ": invalid URL '" + request.url +
+                      "' (expected http:// or https://host/...)");
+  if (t.path_and_query.empty()) t.path_and_query = "/";
+  return t;
+}
+
+struct Proxy {
+  std::string host;
+  unsigned short port = 0;
+  std::string username;
+  std::string password;
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+const char* env(const char* upper, const char* lower) {
+  if (const char* v = std::getenv(lower); v && *v) return v;
+  if (const char* v = std::getenv(upper); v && *v) return v;
+  return nullptr;
+}
+
+bool no_proxy_matches(const std::string& host) {
+  const char* list = env("NO_PROXY", "no_proxy");
+  if (!list) return false;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item = trim(item);
+    if (item.empty()) continue;
+    if (item == "*") return true;
+    if (const auto colon = item.find(':'); colon != std::string::npos && item.find(':', colon + 1) == std::string::npos)
+      item.resize(colon);  // "host:port" entries match the host
+    if (item.front() == '.') item.erase(0, 1);
+    if (host == item) return true;
+    if (host.size() > item.size() && host.compare(host.size() - item.size(), item.size(), item) == 0 &&
+        host[host.size() - item.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+std::optional<Proxy> proxy_for(const Target& t, const TransportOptions& o) {
+  std::string spec = o.proxy;
+  if (spec.empty() && o.use_environment_proxy) {
+    if (is_loopback(t.host) || no_proxy_matches(t.host)) return std::nullopt;
+    const char* v = t.scheme == "https" ? env("HTTPS_PROXY", "https_proxy") : env("HTTP_PROXY", "http_proxy");
+    if (v) spec = v;
+  }
+  if (spec.empty()) return std::nullopt;
+  if (spec.find("://") == std::string::npos) spec = "http://" + spec;
+  try {
+    Poco::URI uri(spec);
+    Proxy p;
+    p.host = uri.getHost();
+    p.port = uri.getPort();
+    const std::string info = uri.getUserInfo();
+    if (const auto colon = info.find(':'); colon != std::string::npos) {
+      p.username = info.substr(0, colon);
+      p.password = info.substr(colon + 1);
+    } else {
+      p.username = info;
+    }
+    if (p.host.empty()) throw Poco::SyntaxException("no host");
+    return p;
+  } catch (const Poco::Exception&) {
+    throw ConfigError("invalid proxy '" + (spec.find('@') == std::string::npos ? spec : std::string("<redacted>")) +
+                      "'");
+  }
+}
+
+Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+}
+
+enum class Failure { timeout, connection };
+
+}  // namespace
+
+const std::string* find_header(const HttpHeaders& headers, std::string_view name) {
+  for (const auto& [k, v] : headers)
+    if (iequals(k, name)) return &v;
+  return nullptr;
+}
+
+std::string HttpResponse::request_id() const { return request_id_of(headers); }
+
+// ---------------------------------------------------------------- RetryPolicy
+
+RetryPolicy::RetryPolicy(const TransportOptions& options, Random random, Clock clock)
+    : initial_(options.initial_backoff_seconds),
+      max_backoff_(options.max_backoff_seconds),
+      cap_(options.max_retry_after_seconds),
+      random_(std::move(random)),
+      clock_(std::move(clock)) {
+  if (!random_) {
+    random_ = [] {
+      thread_local std::mt19937_64 engine{std::random_device{}()};
+      return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
+  }
+  if (!clock_) clock_ = [] { return std::chrono::system_clock::now(); };
+}
+
+bool RetryPolicy::retryable_status(int status) {
+  return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+bool RetryPolicy::should_retry(int status, const HttpHeaders& headers) {
+  if (const auto* v = find_header(headers, "x-should-retry")) {
+    if (*v == "true") return true;
+    if (*v == "false") return false;
+  }
+  return retryable_status(status);
+}
+
+std::optional<double> RetryPolicy::server_delay(const HttpHeaders& headers) const {
+  if (const auto* v = find_header(headers, "retry-after-ms")) {
+    if (auto ms = parse_double(*v)) return *ms / 1000.0;
+  }
+  const auto* v = find_header(headers, "retry-after");
+  if (!v) return std::nullopt;
+  if (auto s = parse_double(*v)) return *s;
+  // An HTTP date (RFC 9110 IMF-fixdate, always in GMT); Poco's parser alone is too lenient.
+  if (v->find("GMT") == std::string::npos) return std::nullopt;
+  Poco::DateTime when;
+  int tzd = 0;
+  if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::HTTP_FORMAT, trim(*v), when, tzd)) return std::nullopt;
+  when.makeUTC(tzd);
+  const auto now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(clock_().time_since_epoch()).count();
+  return static_cast<double>(when.timestamp().epochMicroseconds() - now_us) / 1e6;
+}
+
+std::optional<double> RetryPolicy::compute_delay(int retry, const HttpHeaders& headers) const {
+  if (auto server = server_delay(headers)) {
+    if (*server > cap_) return std::nullopt;
+    if (*server >= 0) return *server;
+  }
+  const double base = std::min(initial_ * std::pow(2.0, std::max(retry - 1, 0)), max_backoff_);
+  const double jitter = 1.0 - 0.25 * std::clamp(random_(), 0.0, 1.0);
+  return base * jitter;
+}
+
+// ---------------------------------------------------------------- errors
+
+std::exception_ptr make_http_error(const std::string& provider, int status, const HttpHeaders& headers,
+                                   const std::string& body, int attempts) {
+  ProviderErrorInfo info;
+  info.provider = provider_name(provider);
+  info.status = status;
+  info.request_id = request_id_of(headers);
+  info.attempts = attempts;
+  info.retry_after_seconds = RetryPolicy().server_delay(headers);
+
+  Json filter_results;
+  if (!body.empty()) {
+    try {
+      info.body = Json::parse(body);
+    } catch (const JsonError&) {
+      info.body = Json(body);
+    }
+  }
+  if (info.body.is_object()) {
+    const Json* err = info.body.find("error");
+    const Json& e = (err && err->is_object()) ? *err : info.body;
+    if (const Json* code = e.find("code")) {
+      if (code->is_string()) info.code = code->as_string();
+      else if (code->is_integer()) info.code = std::to_string(code->as_int());
+    }
+    if (const Json* m = e.find("message"); m && m->is_string()) info.provider_message = m->as_string();
+    for (const char* inner_name : {"innererror", "inner_error"}) {
+      const Json* inner = e.find(inner_name);
+      if (!inner || !inner->is_object()) continue;
+      for (const char* results : {"content_filter_result", "content_filter_results"}) {
+        if (const Json* r = inner->find(results)) {
+          filter_results = *r;
+          break;
+        }
+      }
+      if (!filter_results.is_null()) break;
+    }
+  }
+  if (info.provider_message.empty())
+    info.provider_message = Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+
+  std::string message = info.provider + ": HTTP " + std::to_string(status);
+  if (!info.code.empty() && info.code != std::to_string(status)) message += " " + info.code;
+  message += ": " + info.provider_message;
+  message += context_text(info.request_id, attempts);
+  if (status == 429 && info.retry_after_seconds)
+    message += " Retry after " + format_seconds(*info.retry_after_seconds) + " s.";
+  if (status == 404) message += " Check the deployment name, the endpoint and the api-version.";
+  if (status == 401 || status == 403) message += " Check the API key or token and the endpoint.";
+
+  if (status == 400 && info.code == "content_filter")
+    return std::make_exception_ptr(ContentFilterError(message, std::move(info), std::move(filter_results)));
+  if (status == 401 || status == 403) return std::make_exception_ptr(AuthenticationError(message, std::move(info)));
+  if (status == 404) return std::make_exception_ptr(NotFoundError(message, std::move(info)));
+  if (status == 429) return std::make_exception_ptr(RateLimitError(message, std::move(info)));
+  if (status == 408) return std::make_exception_ptr(TimeoutError(message, std::move(info)));
+  if (status >= 500) return std::make_exception_ptr(ServerError(message, std::move(info)));
+  return std::make_exception_ptr(BadRequestError(message, std::move(info)));
+}
+
+// ---------------------------------------------------------------- connections
+
+namespace {
+
+struct Connection {
+  std::unique_ptr<Poco::Net::HTTPClientSession> session;
+  std::string key;
+  bool reused = false;
+};
+
+// A failure of an attempt: what went wrong and how to describe it.
+struct NetworkFailure {
+  Failure kind;
+  std::string what;
+};
+
+}  // namespace
+
+struct HttpClient::Impl {
+  mutable std::mutex mutex;
+  std::map<std::string, std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>>> idle;
+  std::map<std::string, Poco::Net::Context::Ptr> contexts;
+  std::function<void(double)> sleep = [](double s) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(s));
+  };
+  RetryPolicy::Random random;
+  static constexpr std::size_t max_idle_per_host = 64;
+
+  Poco::Net::Context::Ptr context(const TransportOptions& o) {
+    static std::once_flag ssl_once;
+    std::call_once(ssl_once, [] { Poco::Net::initializeSSL(); });
+    const std::string key = (o.verify_tls ? "v|" : "n|") + o.ca_file;
+    std::lock_guard lock(mutex);
+    auto& ctx = contexts[key];
+    if (!ctx) {
+      ctx = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, o.ca_file,
+                                   o.verify_tls ? Poco::Net::Context::VERIFY_RELAXED : Poco::Net::Context::VERIFY_NONE,
+                                   9, o.ca_file.empty());
+      static std::once_flag handler_once;
+      std::call_once(handler_once, [&] {
+        Poco::Net::SSLManager::instance().initializeClient(
+            nullptr, new Poco::Net::RejectCertificateHandler(false), ctx);
+      });
+    }
+    return ctx;
+  }
+
+  Connection acquire(const Target& t, const TransportOptions& o, std::chrono::milliseconds read_timeout) {
+    const auto proxy = proxy_for(t, o);
+    Connection c;
+    c.key = t.scheme + "://" + t.authority();
+    if (proxy) c.key += "|proxy=" + proxy->host + ":" + std::to_string(proxy->port);
+    if (t.scheme == "https") c.key += (o.verify_tls ? "|verify|" : "|noverify|") + o.ca_file;
+    {
+      std::lock_guard lock(mutex);
+      auto it = idle.find(c.key);
+      if (it != idle.end() && !it->second.empty()) {
+        c.session = std::move(it->second.back());
+        it->second.pop_back();
+        c.reused = true;
+      }
+    }
+    if (!c.session) {
+      if (t.scheme == "https") {
+        c.session = std::make_unique<Poco::Net::HTTPSClientSession>(t.host, t.port, context(o));
+      } else {
+        c.session = std::make_unique<Poco::Net::HTTPClientSession>(t.host, t.port);
+      }
+      if (proxy) {
+        c.session->setProxy(proxy->host, proxy->port);
+        if (!proxy->username.empty()) c.session->setProxyCredentials(proxy->username, proxy->password);
+      }
+      c.session->setKeepAlive(true);
+    }
+    const auto connect = o.connect_timeout.count() > 0 ? o.connect_timeout : std::chrono::milliseconds(24 * 3600 * 1000);
+    c.session->setTimeout(to_timespan(connect), to_timespan(read_timeout), to_timespan(read_timeout));
+    if (c.session->connected()) c.session->socket().setReceiveTimeout(to_timespan(read_timeout));
+    return c;
+  }
+
+  void release(Connection&& c) {
+    if (!c.session || !c.session->connected()) return;
+    std::lock_guard lock(mutex);
+    auto& list = idle[c.key];
+    if (list.size() < max_idle_per_host) list.push_back(std::move(c.session));
+  }
+
+  struct Started {
+    Connection conn;
+    std::unique_ptr<Poco::Net::HTTPResponse> response;
+    std::istream* body = nullptr;
+    HttpHeaders headers;
+  };
+
+  // The one retry loop. Returns the connection positioned at a 2xx body; for
+  // send() (`out` non-null) the body is read inside the attempt, so a broken
+  // body is retried too, and the connection goes back to the pool.
+  Started run(const HttpRequest& request, const TransportOptions& o, const RetryObserver& on_retry,
+              HttpResponse* out, int& attempts, Target& target, Clock::time_point& deadline);
+};
+
+namespace {
+
+// Reads the whole remaining body; checks Content-Length when there is one.
+std::string read_all(std::istream& in, const Poco::Net::HTTPResponse& response) {
+  std::string body;
+  if (response.hasContentLength() && response.getContentLength64() > 0)
+    body.reserve(static_cast<std::size_t>(response.getContentLength64()));
+  char buf[16384];
+  while (in) {
+    in.read(buf, sizeof buf);
+    body.append(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  if (response.hasContentLength() && response.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
+      static_cast<std::int64_t>(body.size()) != response.getContentLength64())
+    throw Poco::Net::ConnectionResetException("connection closed after " + std::to_string(body.size()) + " of " +
+                                              std::to_string(response.getContentLength64()) + " body bytes");
+  return body;
+}
+
+HttpHeaders headers_of(const Poco::Net::HTTPResponse& response) {
+  HttpHeaders headers;
+  headers.reserve(response.size());
+  for (const auto& [k, v] : response) headers.emplace_back(k, v);
+  return headers;
+}
+
+[[noreturn]] void throw_network(const std::string& provider, const Target& t, const NetworkFailure& f, int attempts,
+                                int status = 0, const std::string& request_id = {}) {
+  ProviderErrorInfo info;
+  info.provider = provider_name(provider);
+  info.status = status;
+  info.attempts = attempts;
+  info.request_id = request_id;
+  const std::string message = info.provider + ": " + f.what + " (" + t.authority() + ")" +
+                              context_text(request_id, attempts);
+  if (f.kind == Failure::timeout) throw TimeoutError(message, std::move(info));
+  throw ConnectionError(message, std::move(info));
+}
+
+std::chrono::milliseconds remaining(Clock::time_point deadline) {
+  if (deadline == Clock::time_point::max()) return std::chrono::milliseconds::max();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+}
+
+std::chrono::milliseconds effective_read_timeout(const TransportOptions& o, Clock::time_point deadline) {
+  auto t = o.read_timeout.count() > 0 ? o.read_timeout : std::chrono::milliseconds(24 * 3600 * 1000);
+  const auto left = remaining(deadline);
+  if (left < t) t = std::max(left, std::chrono::milliseconds(1));
+  return t;
+}
+
+NetworkFailure classify(const Poco::Exception& e, bool got_status) {
+  if (dynamic_cast<const Poco::TimeoutException*>(&e))
+    return {Failure::timeout, got_status ? "timed out reading the response body" : "timed out waiting for a response"};
+  std::string what = e.displayText();
+  if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e)) return {Failure::connection, "connection refused"};
+  if (dynamic_cast<const Poco::Net::NoMessageException*>(&e))
+    return {Failure::connection, "connection closed before a response"};
+  return {Failure::connection, (got_status ? "connection broke mid-response: " : "connection failed: ") + what};
+}
+
+void notify(const RetryObserver& on_retry, int attempt, const std::exception& e, double delay) {
+  if (!on_retry) return;
+  try {
+    on_retry(attempt, e, delay);
+  } catch (...) {
+    // An observer never fails the request.
+  }
+}
+
+}  // namespace
+
+HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, const TransportOptions& o,
+                                                const RetryObserver& on_retry, HttpResponse* out, int& attempts,
+                                                Target& target, Clock::time_point& deadline) {
+  target = parse_target(request);
+  deadline = o.total_timeout.count() > 0 ? Clock::now() + o.total_timeout : Clock::time_point::max();
+  const RetryPolicy policy(o, random);
+  const int max_attempts = 1 + std::max(o.max_retries, 0);
+
+  for (int attempt = 1;; ++attempt) {
+    attempts = attempt;
+    std::exception_ptr error;      // the mapped error of this attempt
+    HttpHeaders error_headers;     // response headers of a failed status, for the delay
+    bool may_retry = false;
+    if (remaining(deadline).count() <= 0) {
+      throw_network(request.provider, target,
+                    {Failure::timeout, "total timeout of " + format_seconds(o.total_timeout.count() / 1000.0) +
+                                           " s exceeded"},
+                    attempt > 1 ? attempt - 1 : 1);
+    }
+    bool stale_retry_done = false;
+    for (;;) {  // at most twice: once more on a fresh connection if a pooled one was stale
+      Started s;
+      bool got_status = false;
+      try {
+        s.conn = acquire(target, o, effective_read_timeout(o, deadline));
+        Poco::Net::HTTPRequest req(request.method, target.path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
+        for (const auto& [k, v] : request.headers) req.add(k, v);
+        if (!request.body.empty() || request.method == "POST" || request.method == "PUT")
+          req.setContentLength64(static_cast<Poco::Int64>(request.body.size()));
+        req.setKeepAlive(true);
+        std::ostream& os = s.conn.session->sendRequest(req);
+        os.write(request.body.data(), static_cast<std::streamsize>(request.body.size()));
+        s.response = std::make_unique<Poco::Net::HTTPResponse>();
+        std::istream& rs = s.conn.session->receiveResponse(*s.response);
+        got_status = true;
+        rs.exceptions(std::ios::badbit);
+        s.body = &rs;
+        const int status = static_cast<int>(s.response->getStatus());
+        if (status >= 200 && status < 300) {
+          s.headers = headers_of(*s.response);
+          if (!out) return s;
+          out->body = read_all(rs, *s.response);
+          out->status = status;
+          out->reason = s.response->getReason();
+          out->headers = std::move(s.headers);
+          out->attempts = attempt;
+          if (s.response->getKeepAlive()) release(std::move(s.conn));
+          return {};
+        }
+        error_headers = headers_of(*s.response);
+        const std::string body = read_all(rs, *s.response);
+        if (s.response->getKeepAlive()) release(std::move(s.conn));
+        error = make_http_error(request.provider, status, error_headers, body, attempt);
+        may_retry = RetryPolicy::should_retry(status, error_headers);
+      } catch (const Poco::Exception& e) {
+        const bool stale = s.conn.reused && !got_status &&
+                           (dynamic_cast<const Poco::Net::NoMessageException*>(&e) ||
+                            dynamic_cast<const Poco::Net::ConnectionResetException*>(&e) ||
+                            dynamic_cast<const Poco::Net::ConnectionAbortedException*>(&e));
+        if (stale && !stale_retry_done) {
+          stale_retry_done = true;  // the server closed an idle pooled connection: not an attempt
+          continue;
+        }
+        try {
+          throw_network(request.provider, target, classify(e, got_status), attempt,
+                        got_status && s.response ? static_cast<int>(s.response->getStatus()) : 0,
+                        got_status && s.response ? request_id_of(headers_of(*s.response)) : std::string());
+        } catch (...) {
+          error = std::current_exception();
+        }
+        may_retry = true;
+      } catch (const std::ios_base::failure& e) {
+        try {
+          throw_network(request.provider, target, {Failure::connection, std::string("I/O error: ") + e.what()},
+                        attempt);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        may_retry = true;
+      }
+      break;
+    }
+
+    if (!may_retry || attempt >= max_attempts) std::rethrow_exception(error);
+    const auto delay = policy.compute_delay(attempt, error_headers);
+    if (!delay) std::rethrow_exception(error);  // the server asked to wait longer than the cap
+    if (deadline != Clock::time_point::max() &&
+        Clock::now() + std::chrono::duration<double>(*delay) >= deadline)
+      std::rethrow_exception(error);
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      notify(on_retry, attempt, e, *delay);
+    }
+    if (*delay > 0) sleep(*delay);
+  }
+}
+
+// ---------------------------------------------------------------- body stream
+
+struct HttpBodyStream::Impl {
+  std::shared_ptr<HttpClient::Impl> client;
+  Connection conn;
+  std::unique_ptr<Poco::Net::HTTPResponse> response;
+  std::istream* in = nullptr;
+  HttpHeaders headers;
+  std::string provider;
+  Target target;
+  TransportOptions options;
+  Clock::time_point deadline;
+  int attempts = 1;
+  std::int64_t received = 0;
+  bool ended = false;
+  char buf[16384];
+
+  void discard() {
+    if (conn.session) {
+      try {
+        conn.session->reset();
+      } catch (...) {
+      }
+      conn.session.reset();
+    }
+    in = nullptr;
+    ended = true;
+  }
+};
+
+HttpBodyStream::HttpBodyStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpBodyStream::~HttpBodyStream() {
+  if (impl_) impl_->discard();
+}
+
+int HttpBodyStream::status() const { return static_cast<int>(impl_->response->getStatus()); }
+const HttpHeaders& HttpBodyStream::headers() const { return impl_->headers; }
+std::string HttpBodyStream::request_id() const { return request_id_of(impl_->headers); }
+int HttpBodyStream::attempts() const { return impl_->attempts; }
+
+void HttpBodyStream::close() { impl_->discard(); }
+
+std::optional<std::string_view> HttpBodyStream::read() {
+  Impl& s = *impl_;
+  if (s.ended || !s.in) return std::nullopt;
+  try {
+    if (remaining(s.deadline).count() <= 0)
+      throw_network(s.provider, s.target, {Failure::timeout, "total timeout exceeded while reading the stream"},
+                    s.attempts, status(), request_id());
+    s.conn.session->socket().setReceiveTimeout(to_timespan(effective_read_timeout(s.options, s.deadline)));
+    if (s.in->peek() == std::char_traits<char>::eof()) {
+      const auto& r = *s.response;
+      if (r.hasContentLength() && r.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
+          s.received != r.getContentLength64())
+        throw Poco::Net::ConnectionResetException("connection closed after " + std::to_string(s.received) + " of " +
+                                                  std::to_string(r.getContentLength64()) + " body bytes");
+      s.ended = true;
+      if (r.getKeepAlive()) s.client->release(std::move(s.conn));
+      s.conn.session.reset();
+      s.in = nullptr;
+      return std::nullopt;
+    }
+    const auto n = s.in->readsome(s.buf, sizeof s.buf);
+    s.received += n;
+    return std::string_view(s.buf, static_cast<std::size_t>(n));
+  } catch (const ProviderError&) {
+    s.discard();
+    throw;
+  } catch (const Poco::Exception& e) {
+    s.discard();
+    throw_network(s.provider, s.target, classify(e, true), s.attempts, status(), request_id());
+  } catch (const std::ios_base::failure& e) {
+    s.discard();
+    throw_network(s.provider, s.target, {Failure::connection, std::string("I/O error: ") + e.what()}, s.attempts,
+                  status(), request_id());
+  }
+}
+
+// ---------------------------------------------------------------- client
+
+HttpClient::HttpClient() : impl_(std::make_shared<Impl>()) {}
+HttpClient::~HttpClient() = default;
+
+HttpClient& HttpClient::shared() {
+  static HttpClient* client = new HttpClient();  // never destroyed: usable during static destruction
+  return *client;
+}
+
+HttpResponse HttpClient::send(const HttpRequest& request, const TransportOptions& options,
+                              const RetryObserver& on_retry) {
+  HttpResponse out;
+  int attempts = 0;
+  Target target;
+  Clock::time_point deadline;
+  impl_->run(request, options, on_retry, &out, attempts, target, deadline);
+  return out;
+}
+
+std::unique_ptr<HttpBodyStream> HttpClient::open(const HttpRequest& request, const TransportOptions& options,
+                                                 const RetryObserver& on_retry) {
+  auto s = std::make_unique<HttpBodyStream::Impl>();
+  int attempts = 0;
+  auto started = impl_->run(request, options, on_retry, nullptr, attempts, s->target, s->deadline);
+  s->client = impl_;
+  s->conn = std::move(started.conn);
+  s->response = std::move(started.response);
+  s->in = started.body;
+  s->headers = std::move(started.headers);
+  s->provider = request.provider;
+  s->options = options;
+  s->attempts = attempts;
+  return std::make_unique<HttpBodyStream>(std::move(s));
+}
+
+std::size_t HttpClient::idle_connections() const {
+  std::lock_guard lock(impl_->mutex);
+  std::size_t n = 0;
+  for (const auto& [key, list] : impl_->idle) n += list.size();
+  return n;
+}
+
+void HttpClient::clear() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->idle.clear();
+}
+
+void HttpClient::set_retry_hooks_for_test(std::function<void(double)> sleep, RetryPolicy::Random random) {
+  if (sleep) impl_->sleep = std::move(sleep);
+  impl_->random = std::move(random);
+}
+
+}  // namespace chainpp

@@ -1,0 +1,142 @@
+#include <chainpp/sse.hpp>
+
+#include <cstring>
+
+namespace chainpp {
+
+namespace {
+constexpr char kBom[] = "\xEF\xBB\xBF";
+}
+
+SseParser::SseParser() {
+  partial_.reserve(256);
+  data_.reserve(256);
+}
+
+void SseParser::feed(std::string_view bytes) {
+  const char* p = bytes.data();
+  const char* end = p + bytes.size();
+  // A leading UTF-8 BOM is dropped, even when it arrives a byte at a time.
+  while (bom_matched_ < 3 && p != end) {
+    if (*p == kBom[bom_matched_]) {
+      ++bom_matched_;
+      ++p;
+      continue;
+    }
+    const int matched = bom_matched_;
+    bom_matched_ = 3;
+    if (matched > 0) feed_lines(kBom, kBom + matched);  // not a BOM after all: keep the bytes
+  }
+  if (p != end) feed_lines(p, end);
+}
+
+void SseParser::feed_lines(const char* p, const char* end) {
+  if (done_) return;
+  if (skip_lf_ && p != end) {
+    skip_lf_ = false;
+    if (*p == '\n') ++p;
+  }
+  while (p != end && !done_) {
+    const char* eol = p;
+    while (eol != end && *eol != '\n' && *eol != '\r') ++eol;
+    if (eol == end) {
+      partial_.append(p, end);
+      return;
+    }
+    if (partial_.empty()) {
+      line(std::string_view(p, static_cast<std::size_t>(eol - p)));
+    } else {
+      partial_.append(p, eol);
+      line(partial_);
+      partial_.clear();
+    }
+    p = eol + 1;
+    if (*eol == '\r') {
+      if (p == end) {
+        skip_lf_ = true;
+      } else if (*p == '\n') {
+        ++p;
+      }
+    }
+  }
+}
+
+void SseParser::line(std::string_view text) {
+  if (text.empty()) {
+    dispatch();
+    return;
+  }
+  if (text.front() == ':') return;  // comment
+  std::string_view field = text;
+  std::string_view value;
+  if (const auto colon = text.find(':'); colon != std::string_view::npos) {
+    field = text.substr(0, colon);
+    value = text.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  }
+  if (field == "data") {
+    data_.append(value);
+    data_.push_back('\n');
+    has_data_ = true;
+  } else if (field == "event") {
+    event_.assign(value);
+  } else if (field == "id") {
+    if (value.find('\0') == std::string_view::npos) last_id_.assign(value);
+  } else if (field == "retry") {
+    if (value.empty()) return;
+    long ms = 0;
+    for (const char c : value) {
+      if (c < '0' || c > '9') return;
+      ms = ms * 10 + (c - '0');
+    }
+    retry_ms_ = ms;
+  }
+  // Unknown fields are ignored.
+}
+
+void SseParser::dispatch() {
+  if (!has_data_) {
+    event_.clear();
+    return;
+  }
+  data_.pop_back();  // the last "\n"
+  if (data_ == "[DONE]") {
+    done_ = true;
+    partial_.clear();
+  } else {
+    SseEvent e;
+    if (!event_.empty()) e.event = event_;
+    e.data = data_;
+    e.id = last_id_;
+    queue_.push_back(std::move(e));
+  }
+  data_.clear();
+  event_.clear();
+  has_data_ = false;
+}
+
+std::optional<SseEvent> SseParser::next() {
+  if (queue_.empty()) return std::nullopt;
+  SseEvent e = std::move(queue_.front());
+  queue_.pop_front();
+  return e;
+}
+
+bool SseParser::finish() {
+  if (finished_) return done_;
+  finished_ = true;
+  // Lenient about a final "data: [DONE]" that lacks its blank line.
+  if (!done_ && !partial_.empty()) {
+    std::string last;
+    last.swap(partial_);
+    line(last);
+  }
+  if (!done_ && has_data_ && data_ == "[DONE]\n") done_ = true;
+  partial_.clear();
+  data_.clear();
+  event_.clear();
+  has_data_ = false;
+  return done_;
+}
+
+}  // namespace chainpp

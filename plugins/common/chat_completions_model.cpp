@@ -1,0 +1,244 @@
+#include "chat_completions_model.hpp"
+
+#include <chainpp/errors.hpp>
+#include <chainpp/sse.hpp>
+
+#include <cmath>
+
+namespace chainpp::openai_wire {
+
+const std::vector<std::string>& common_setting_keys() {
+  static const std::vector<std::string> keys = {
+      "model", "model_name", "model_version", "temperature", "max_tokens", "max_completion_tokens",
+      "reasoning_effort", "top_p", "frequency_penalty", "presence_penalty", "stop", "seed", "n", "logprobs",
+      "top_logprobs", "logit_bias", "user", "response_format", "streaming", "stream_usage", "timeout",
+      "connect_timeout", "total_timeout", "max_retries", "max_retry_after", "default_headers", "default_query",
+      "verify_tls", "ca_file", "proxy"};
+  return keys;
+}
+
+namespace {
+
+std::chrono::milliseconds seconds_setting(const ConfigNode& node, const char* key) {
+  double s = node.at(key).as_double();
+  if (!(s > 0) || !std::isfinite(s)) node.at(key).fail(std::string("'") + key + "' must be a positive number of seconds");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
+}
+
+std::vector<std::pair<std::string, std::string>> string_map(const ConfigNode& node, const char* key) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const ConfigNode* m = node.find(key);
+  if (!m) return out;
+  if (!m->is_map()) m->fail(std::string("'") + key + "' must be a map of names to strings");
+  for (const auto& [k, v] : m->entries()) out.emplace_back(k, v.as_string());
+  return out;
+}
+
+}  // namespace
+
+CommonSettings parse_common_settings(const ConfigNode& node) {
+  CommonSettings s;
+  CallOptions& o = s.defaults;
+  if (node.contains("model") && node.contains("model_name"))
+    node.at("model_name").fail("set either 'model' or 'model_name', not both");
+  s.model_name = node.get_string("model", node.get_string("model_name", ""));
+  s.model_version = node.get_string("model_version", "");
+  o.temperature = node.find_double("temperature");
+  if (o.temperature && (*o.temperature < 0 || *o.temperature > 2))
+    node.at("temperature").fail("'temperature' must be between 0 and 2");
+  o.top_p = node.find_double("top_p");
+  o.frequency_penalty = node.find_double("frequency_penalty");
+  o.presence_penalty = node.find_double("presence_penalty");
+  o.max_tokens = node.find_int("max_tokens");
+  o.max_completion_tokens = node.find_int("max_completion_tokens");
+  o.reasoning_effort = node.find_string("reasoning_effort");
+  if (o.reasoning_effort && *o.reasoning_effort != "low" && *o.reasoning_effort != "medium" &&
+      *o.reasoning_effort != "high")
+    node.at("reasoning_effort").fail("'reasoning_effort' must be low, medium or high");
+  if (const ConfigNode* stop = node.find("stop"))
+    o.stop = stop->is_list() ? stop->as_string_list() : std::vector<std::string>{stop->as_string()};
+  o.seed = node.find_int("seed");
+  o.n = node.find_int("n");
+  o.logprobs = node.find_bool("logprobs");
+  o.top_logprobs = node.find_int("top_logprobs");
+  if (const ConfigNode* lb = node.find("logit_bias")) {
+    if (!lb->is_map()) lb->fail("'logit_bias' must be a map of token ids to biases");
+    o.logit_bias = lb->to_json();
+  }
+  o.user = node.find_string("user");
+  if (const ConfigNode* rf = node.find("response_format")) {
+    if (rf->is_scalar()) o.response_format = Json{{"type", rf->as_string()}};
+    else if (rf->is_map()) o.response_format = rf->to_json();
+    else rf->fail("'response_format' must be text, json_object, or a map");
+  }
+  s.streaming = node.get_bool("streaming", false);
+  s.stream_usage = node.get_bool("stream_usage", false);
+  if (node.contains("timeout")) s.transport.read_timeout = seconds_setting(node, "timeout");
+  if (node.contains("connect_timeout")) s.transport.connect_timeout = seconds_setting(node, "connect_timeout");
+  if (node.contains("total_timeout")) s.transport.total_timeout = seconds_setting(node, "total_timeout");
+  if (node.contains("max_retries")) {
+    std::int64_t r = node.get_int("max_retries");
+    if (r < 0 || r > 100) node.at("max_retries").fail("'max_retries' must be between 0 and 100");
+    s.transport.max_retries = static_cast<int>(r);
+  }
+  if (node.contains("max_retry_after")) s.transport.max_retry_after_seconds = node.get_double("max_retry_after");
+  s.transport.verify_tls = node.get_bool("verify_tls", true);
+  s.transport.ca_file = node.get_string("ca_file", "");
+  s.transport.proxy = node.get_string("proxy", "");
+  s.default_headers = string_map(node, "default_headers");
+  s.default_query = string_map(node, "default_query");
+  return s;
+}
+
+Json common_settings_config(const CommonSettings& s) {
+  Json j = Json::object();
+  const CallOptions& o = s.defaults;
+  if (!s.model_name.empty()) j.set("model", s.model_name);
+  if (!s.model_version.empty()) j.set("model_version", s.model_version);
+  if (o.temperature) j.set("temperature", *o.temperature);
+  if (o.max_tokens) j.set("max_tokens", *o.max_tokens);
+  if (o.max_completion_tokens) j.set("max_completion_tokens", *o.max_completion_tokens);
+  if (o.reasoning_effort) j.set("reasoning_effort", *o.reasoning_effort);
+  if (o.top_p) j.set("top_p", *o.top_p);
+  if (o.frequency_penalty) j.set("frequency_penalty", *o.frequency_penalty);
+  if (o.presence_penalty) j.set("presence_penalty", *o.presence_penalty);
+  if (o.stop) {
+    Json stop = Json::array();
+    for (const auto& x : *o.stop) stop.push_back(x);
+    j.set("stop", stop);
+  }
+  if (o.seed) j.set("seed", *o.seed);
+  if (o.n) j.set("n", *o.n);
+  if (o.logprobs) j.set("logprobs", *o.logprobs);
+  if (o.top_logprobs) j.set("top_logprobs", *o.top_logprobs);
+  if (o.logit_bias) j.set("logit_bias", *o.logit_bias);
+  if (o.user) j.set("user", *o.user);
+  if (o.response_format) j.set("response_format", *o.response_format);
+  j.set("streaming", s.streaming);
+  j.set("stream_usage", s.stream_usage);
+  j.set("timeout", static_cast<double>(s.transport.read_timeout.count()) / 1000.0);
+  j.set("max_retries", s.transport.max_retries);
+  if (!s.default_headers.empty()) {
+    // Header values may carry credentials: names only.
+    Json h = Json::object();
+    for (const auto& [k, v] : s.default_headers) h.set(k, "***");
+    j.set("default_headers", h);
+  }
+  if (!s.default_query.empty()) {
+    Json q = Json::object();
+    for (const auto& [k, v] : s.default_query) q.set(k, v);
+    j.set("default_query", q);
+  }
+  return j;
+}
+
+Json ChatCompletionsModel::invocation_params(const CallOptions& options) const {
+  Json p = ChatModel::invocation_params(options);
+  p.set("model_name", settings_.model_name);
+  if (!body_model().empty()) p.set("model", body_model());
+  if (options.top_p) p.set("top_p", *options.top_p);
+  if (options.max_completion_tokens) p.set("max_completion_tokens", *options.max_completion_tokens);
+  if (!options.tools.empty()) p.set("tools", static_cast<std::int64_t>(options.tools.size()));
+  return p;
+}
+
+TransportOptions ChatCompletionsModel::transport_for(const CallOptions& options) const {
+  TransportOptions t = settings_.transport;
+  if (options.timeout_seconds && *options.timeout_seconds > 0)
+    t.read_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(*options.timeout_seconds * 1000));
+  return t;
+}
+
+HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const CallOptions& options,
+                                               bool stream) const {
+  HttpRequest r;
+  r.provider = provider();
+  r.url = endpoint_url();
+  for (const auto& [k, v] : settings_.default_query) {
+    r.url += r.url.find('?') == std::string::npos ? '?' : '&';
+    r.url += url_encode(k) + "=" + url_encode(v);
+  }
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
+  r.headers.emplace_back("User-Agent", "chainpp/0.1.0");
+  for (const auto& h : settings_.default_headers) r.headers.push_back(h);
+  add_credentials(r.headers);
+  const bool usage = options.stream_usage.value_or(settings_.stream_usage);
+  r.body = build_request_body(messages, options.over(settings_.defaults), RequestShape{body_model(), stream, usage});
+  return r;
+}
+
+AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOptions& options,
+                                         const CallContext& ctx) const {
+  HttpRequest request = make_request(messages, options, false);
+  const RunManager& run = ctx.run;
+  HttpResponse response = HttpClient::shared().send(
+      request, transport_for(options),
+      [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
+  AIMessage m = parse_completion(response.body, ResponseShape{provider(), settings_.model_version, response.request_id()});
+  if (m.response_metadata["model_name"].as_string().empty())
+    m.response_metadata.set("model_name", versioned_model_name(settings_.model_name, settings_.model_version));
+  return m;
+}
+
+Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& messages, const CallOptions& options,
+                                                             const CallContext& ctx) const {
+  struct State {
+    std::unique_ptr<HttpBodyStream> body;
+    SseParser sse;
+    StreamDecoder decoder;
+    std::string provider;
+    std::string request_id;
+    int events = 0;
+    bool ended = false;
+  };
+  HttpRequest request = make_request(messages, options, true);
+  const RunManager& run = ctx.run;
+  auto body = HttpClient::shared().open(
+      request, transport_for(options),
+      [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
+  const std::string request_id = body->request_id();
+  auto st = std::make_shared<State>(State{std::move(body), SseParser(),
+                                          StreamDecoder(ResponseShape{provider(), settings_.model_version, request_id}),
+                                          provider(), request_id, 0, false});
+  return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
+    for (;;) {
+      if (auto event = st->sse.next()) {
+        if (event->data.empty()) continue;
+        ++st->events;
+        return st->decoder.decode(event->data);
+      }
+      if (st->sse.done()) {
+        // Read the (empty) rest so that the connection goes back to the pool.
+        if (st->body) {
+          while (st->body->read()) {
+          }
+          st->body.reset();
+        }
+        return std::nullopt;
+      }
+      if (!st->ended) {
+        if (auto bytes = st->body->read()) {
+          st->sse.feed(*bytes);
+        } else {
+          st->sse.finish();
+          st->ended = true;
+        }
+        continue;
+      }
+      {
+        ProviderErrorInfo info;
+        info.provider = st->provider;
+        info.status = st->body->status();
+        info.request_id = st->request_id;
+        info.attempts = st->body->attempts();
+        std::string msg = st->provider + ": the stream ended without [DONE] after " + std::to_string(st->events) +
+                          (st->events == 1 ? " event" : " events") + " (truncated)";
+        if (!st->request_id.empty()) msg += " (request id " + st->request_id + ")";
+        throw BadResponseError(msg, info);
+      }
+    }
+  });
+}
+
+}  // namespace chainpp::openai_wire

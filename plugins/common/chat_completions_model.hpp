@@ -1,0 +1,66 @@
+#pragma once
+// ChatCompletionsModel: a chat model over the OpenAI chat-completions
+// protocol, shared by every dialect (Azure OpenAI, OpenAI, compatible
+// servers). A dialect supplies the URL, the credential and the body's
+// "model" field; everything else (settings, requests, responses, streams,
+// errors, retries through core's transport) is here, once.
+#include "openai_wire.hpp"
+
+#include <chainpp/chat_model.hpp>
+#include <chainpp/config.hpp>
+#include <chainpp/http.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chainpp::openai_wire {
+
+/// Settings every dialect shares, parsed once from the model's config node.
+struct CommonSettings {
+  CallOptions defaults;        ///< generation parameters from the configuration
+  bool streaming = false;      ///< invoke() streams internally
+  bool stream_usage = false;   ///< ask for the usage chunk when streaming
+  std::string model_name;      ///< `model` / `model_name`: reported when the response has none
+  std::string model_version;   ///< appended to the reported model name
+  TransportOptions transport;  ///< timeout, max_retries, TLS, proxy
+  HttpHeaders default_headers;
+  std::vector<std::pair<std::string, std::string>> default_query;
+};
+
+/// The configuration keys CommonSettings reads.
+const std::vector<std::string>& common_setting_keys();
+
+/// Reads the common keys of `node` (located ConfigErrors on bad values).
+CommonSettings parse_common_settings(const ConfigNode& node);
+
+/// The common settings as configuration (for to_config()).
+Json common_settings_config(const CommonSettings& s);
+
+class ChatCompletionsModel : public ChatModel {
+public:
+  explicit ChatCompletionsModel(CommonSettings settings) : settings_(std::move(settings)) {}
+  bool prefers_streaming() const override { return settings_.streaming; }
+  Json invocation_params(const CallOptions& options) const override;
+  const CommonSettings& settings() const { return settings_; }
+
+protected:
+  /// The full URL of the chat-completions endpoint (default_query appended by the caller).
+  virtual std::string endpoint_url() const = 0;
+  /// Adds the credential header(s) for one request.
+  virtual void add_credentials(HttpHeaders& headers) const = 0;
+  /// The body's "model" field ("" to leave it out).
+  virtual std::string body_model() const = 0;
+
+  AIMessage generate(const Messages& messages, const CallOptions& options, const CallContext& ctx) const override;
+  Stream<AIMessageChunk> generate_stream(const Messages& messages, const CallOptions& options,
+                                         const CallContext& ctx) const override;
+
+private:
+  HttpRequest make_request(const Messages& messages, const CallOptions& options, bool stream) const;
+  TransportOptions transport_for(const CallOptions& options) const;
+
+  CommonSettings settings_;
+};
+
+}  // namespace chainpp::openai_wire

@@ -1,0 +1,93 @@
+// The OpenAI provider: OpenAI's API and every server that speaks its
+// chat-completions protocol (llama.cpp, vLLM, Ollama, LM Studio). The
+// protocol is the shared chat-completions code in plugins/common; this file
+// is the URL layout and the credential.
+#include "chat_completions_model.hpp"
+
+#include <chainpp/errors.hpp>
+#include <chainpp/plugin.hpp>
+
+#include <cstdlib>
+
+namespace chainpp::openai {
+
+using openai_wire::ChatCompletionsModel;
+using openai_wire::CommonSettings;
+
+struct OpenAISettings {
+  std::string base_url;  ///< without a trailing slash
+  std::string api_key;   ///< may be empty for local servers
+  std::string organization;
+  std::string project;
+};
+
+class ChatOpenAI final : public ChatCompletionsModel {
+public:
+  ChatOpenAI(CommonSettings common, OpenAISettings openai)
+      : ChatCompletionsModel(std::move(common)), openai_(std::move(openai)) {}
+
+  std::string provider() const override { return "openai"; }
+  std::string name() const override { return "ChatOpenAI"; }
+
+  Json to_config() const override {
+    Json j{{"provider", provider()}, {"base_url", openai_.base_url}};
+    if (!openai_.organization.empty()) j.set("organization", openai_.organization);
+    if (!openai_.project.empty()) j.set("project", openai_.project);
+    const Json common = openai_wire::common_settings_config(settings());
+    for (const auto& [k, v] : common.as_object()) j.set(k, v);
+    return j;
+  }
+
+protected:
+  std::shared_ptr<ChatModel> clone() const override { return std::make_shared<ChatOpenAI>(*this); }
+  std::string endpoint_url() const override { return openai_.base_url + "/chat/completions"; }
+  void add_credentials(HttpHeaders& headers) const override {
+    if (!openai_.api_key.empty()) headers.emplace_back("Authorization", "Bearer " + openai_.api_key);
+    if (!openai_.organization.empty()) headers.emplace_back("OpenAI-Organization", openai_.organization);
+    if (!openai_.project.empty()) headers.emplace_back("OpenAI-Project", openai_.project);
+  }
+  std::string body_model() const override { return settings().model_name; }
+
+private:
+  OpenAISettings openai_;
+};
+
+namespace {
+
+std::string from_env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+std::shared_ptr<ChatModel> make_openai(const ConfigNode& node, const ProviderContext&) {
+  std::vector<std::string> keys = openai_wire::common_setting_keys();
+  for (const char* k : {"provider", "api_key", "base_url", "organization", "project"}) keys.emplace_back(k);
+  node.check_keys(keys);
+
+  OpenAISettings o;
+  o.base_url = node.get_string("base_url", from_env("OPENAI_BASE_URL"));
+  if (o.base_url.empty()) o.base_url = "https://api.openai.com/v1";
+  while (!o.base_url.empty() && o.base_url.back() == '/') o.base_url.pop_back();
+  if (o.base_url.rfind("http://", 0) != 0 && o.base_url.rfind("https://", 0) != 0) {
+    const ConfigNode* at = node.find("base_url");
+    (at ? *at : node).fail("openai: base_url '" + o.base_url + "' must start with http:// or https://");
+  }
+  o.api_key = node.get_string("api_key", from_env("OPENAI_API_KEY"));
+  if (o.api_key.empty() && o.base_url == "https://api.openai.com/v1")
+    node.fail("openai has no credential: set the environment variable OPENAI_API_KEY or 'api_key' in the "
+              "configuration (only local servers at another base_url may go without)");
+  o.organization = node.get_string("organization", from_env("OPENAI_ORG_ID"));
+  o.project = node.get_string("project", from_env("OPENAI_PROJECT_ID"));
+
+  CommonSettings common = openai_wire::parse_common_settings(node);
+  if (common.model_name.empty()) node.fail("openai needs 'model' (e.g. gpt-4o-mini, or the local server's model name)");
+  return std::make_shared<ChatOpenAI>(std::move(common), std::move(o));
+}
+
+PluginDescriptor describe() { return {"openai", "0.1.0", CHAINPP_ABI_VERSION, {{"openai", &make_openai}}}; }
+
+}  // namespace
+
+}  // namespace chainpp::openai
+
+CHAINPP_PLUGIN(chainpp::openai::describe)

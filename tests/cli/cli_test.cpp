@@ -1,0 +1,302 @@
+// Runs the real `chainpp` binary on configurations using the fake provider and
+// asserts its exact standard output, standard error and exit code.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// One directory per process: ctest may run test cases in parallel.
+const fs::path work = fs::temp_directory_path() / ("chainpp_cli_test." + std::to_string(::getpid()));
+struct RemoveAtExit {
+  ~RemoveAtExit() {
+    std::error_code ec;
+    fs::remove_all(work, ec);
+  }
+} remove_at_exit;
+
+// Runs `chainpp args...` with `input` on standard input and `env` ("NAME=value ...") set.
+Result run(const std::vector<std::string>& args, const std::string& input = "", const std::string& env = "") {
+  fs::create_directories(work);
+  std::ofstream(work / "stdin") << input;
+  std::string cmd = "env -u CHAINPP_PLUGIN_PATH " + env + " " + quote(CHAINPP_CLI);
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " <" + quote((work / "stdin").string()) + " >" + quote((work / "stdout").string()) + " 2>" +
+         quote((work / "stderr").string());
+  int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(work / "stdout");
+  r.err = slurp(work / "stderr");
+  return r;
+}
+
+const std::string fake_yaml = std::string(CHAINPP_SOURCE_DIR) + "/configs/fake.yaml";
+std::string config(const std::string& name) { return std::string(CHAINPP_CLI_CONFIGS) + "/" + name; }
+const std::string plugin_dir = fs::weakly_canonical(CHAINPP_PLUGIN_DIR).string();
+const std::string test_plugin_dir = fs::weakly_canonical(CHAINPP_TEST_PLUGIN_DIR).string();
+
+const std::vector<std::string> translate_inputs = {"--input", "input_language=English", "--input",
+                                                   "output_language=French", "--input", "input=I love programming."};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Message ids are random ("run-<uuid>-0"): replace them with run-ID-0.
+std::string mask_ids(const std::string& s) {
+  static const std::regex id("run-[0-9a-f-]{36}-0");
+  return std::regex_replace(s, id, "run-ID-0");
+}
+
+const std::string usage_summary =
+    "Tokens Used: 39\n"
+    "\tPrompt Tokens: 31\n"
+    "\tCompletion Tokens: 8\n"
+    "Successful Requests: 1\n"
+    "Total Cost (USD): $0.000063\n";
+
+}  // namespace
+
+TEST_CASE("cli: run prints the pipeline's text output") {
+  Result r = run(with({"run", fake_yaml, "--pipeline", "translate"}, translate_inputs));
+  CHECK(r.err == "");
+  CHECK(r.out == "J'adore la programmation.\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: run --stream prints the tokens as they arrive") {
+  Result r = run(with({"run", fake_yaml, "--pipeline", "translate", "--stream"}, translate_inputs));
+  CHECK(r.err == "");
+  CHECK(r.out == "J'adore la programmation.\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: run --json prints the AI message as one JSON object") {
+  Result r = run(with({"run", fake_yaml, "--pipeline", "translate_message", "--json"}, translate_inputs));
+  CHECK(r.err == "");
+  CHECK(mask_ids(r.out) ==
+        R"({"type":"ai","content":"J'adore la programmation.","id":"run-ID-0",)"
+        R"("response_metadata":{"model_name":"gpt-35-turbo","finish_reason":"stop"},)"
+        R"("usage_metadata":{"input_tokens":31,"output_tokens":8,"total_tokens":39},"tool_calls":[]})"
+        "\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: run --stream --json prints the merged message") {
+  Result r = run(with({"run", fake_yaml, "--pipeline", "translate_message", "--stream", "--json"}, translate_inputs));
+  CHECK(r.err == "");
+  CHECK(mask_ids(r.out) ==
+        R"({"type":"ai","content":"J'adore la programmation.","id":"run-ID-0",)"
+        R"("response_metadata":{"model_name":"gpt-35-turbo","finish_reason":"stop"},)"
+        R"("usage_metadata":{"input_tokens":31,"output_tokens":8,"total_tokens":39},"tool_calls":[]})"
+        "\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: run --usage prints token totals and the cost") {
+  Result r = run(with({"run", fake_yaml, "--pipeline", "translate", "--usage"}, translate_inputs));
+  CHECK(r.err == "");
+  CHECK(r.out == "J'adore la programmation.\n" + usage_summary);
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: run with a missing pipeline input names the variable") {
+  Result r = run({"run", fake_yaml, "--pipeline", "translate", "--input", "input=hi"});
+  CHECK(r.err == "missing input 'input_language' for pipeline 'translate' (pass --input input_language=VALUE)\n");
+  CHECK(r.out == "");
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: run with several pipelines and no --pipeline") {
+  Result r = run(with({"run", fake_yaml}, translate_inputs));
+  CHECK(r.err == fake_yaml + ": several pipelines (translate, translate_message); choose one with --pipeline\n");
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: run an unknown pipeline") {
+  Result r = run({"run", fake_yaml, "--pipeline", "translat"});
+  CHECK(r.err == fake_yaml + ": unknown pipeline 'translat' (did you mean 'translate'?)\n");
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: run a pipeline that starts with a model, message from standard input") {
+  Result r = run({"run", config("model_first.yaml")}, "hello from stdin\n");
+  CHECK(r.err == "");
+  CHECK(r.out == "hello from stdin\n");
+  CHECK(r.code == 0);
+  r = run({"run", config("model_first.yaml"), "--input", "message=hello from --input"});
+  CHECK(r.out == "hello from --input\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: chat --message makes one exchange") {
+  Result r = run({"chat", fake_yaml, "--model", "parrot", "--message", "hello there"});
+  CHECK(r.err == "");
+  CHECK(r.out == "hello there\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: chat --message --stream --usage") {
+  Result r = run({"chat", fake_yaml, "--model", "translator", "--message", "I love programming.", "--stream",
+                  "--usage"});
+  CHECK(r.err == "");
+  CHECK(r.out == "J'adore la programmation.\n" + usage_summary);
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: chat from standard input keeps the history") {
+  Result r = run({"chat", config("chat.yaml"), "--system", "Be brief.", "--json"}, "first\n\nsecond\n");
+  CHECK(r.err == "");
+  CHECK(mask_ids(r.out) ==
+        R"({"type":"ai","content":"first","id":"run-ID-0","response_metadata":{"model_name":"fake",)"
+        R"("finish_reason":"stop","message_count":2},"usage_metadata":null,"tool_calls":[]})"
+        "\n"
+        R"({"type":"ai","content":"second","id":"run-ID-0","response_metadata":{"model_name":"fake",)"
+        R"("finish_reason":"stop","message_count":4},"usage_metadata":null,"tool_calls":[]})"
+        "\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: chat from standard input, plain text") {
+  Result r = run({"chat", config("chat.yaml")}, "one\ntwo\n");
+  CHECK(r.err == "");
+  CHECK(r.out == "one\ntwo\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: plugins lists the fake plugin with its path, version and providers") {
+  Result r = run({"plugins"});
+  CHECK(r.err == "");
+  CHECK(r.out.rfind("search path: " + plugin_dir + "\n", 0) == 0);
+  CHECK(r.out.find("fake 0.1.0 " + plugin_dir + "/libchainpp_fake.so\n  providers: fake\n") != std::string::npos);
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: plugins lists a plugin the configuration loads by path") {
+  fs::create_directories(work);
+  const std::string yaml = (work / "by_path.yaml").string();
+  std::ofstream(yaml) << "plugins: {load: [" << test_plugin_dir << "/libchainpp_test_upper.so]}\n";
+  Result r = run({"plugins", yaml});
+  CHECK(r.err == "");
+  CHECK(r.out.find("test_upper 1.2.3 " + test_plugin_dir + "/libchainpp_test_upper.so\n  providers: upper\n") !=
+        std::string::npos);
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: plugins reports a broken plugin and exits 2") {
+  Result r = run({"plugins"}, "", "CHAINPP_PLUGIN_PATH=" + test_plugin_dir);
+  CHECK(r.out.rfind("search path: " + test_plugin_dir + ":" + plugin_dir + "\n", 0) == 0);
+  CHECK(r.out.find("test_upper 1.2.3 " + test_plugin_dir + "/libchainpp_test_upper.so\n  providers: upper\n") !=
+        std::string::npos);
+  CHECK(r.err.find(test_plugin_dir + "/libchainpp_test_abi.so: plugin 'test_abi' was built for chainpp ABI "
+                                     "version 999, but this core has ABI version 1\n") != std::string::npos);
+  CHECK(r.err.find(test_plugin_dir + "/libchainpp_test_noentry.so: not a chainpp plugin (no 'chainpp_plugin_v1' "
+                                     "entry symbol)\n") != std::string::npos);
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: validate a valid configuration") {
+  Result r = run({"validate", fake_yaml});
+  CHECK(r.err == "");
+  CHECK(r.out == fake_yaml +
+                     ": valid\n"
+                     "  models: translator, parrot\n"
+                     "  prompts: translate\n"
+                     "  pipelines: translate, translate_message\n");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli: configuration errors are located, exit 2") {
+  struct Case {
+    const char* file;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"unknown_key.yaml", ":5:5: unknown key 'respones' in models.m (did you mean 'responses'?)"},
+      {"unknown_provider.yaml", ":3:17: unknown provider 'fakee'; available providers: fake"},
+      {"missing_env.yaml", ":5:17: environment variable 'CHAINPP_CLI_TEST_UNSET' is not set"},
+      {"syntax.yaml", ":4:1: end of map flow not found"},
+      {"unknown_prompt.yaml", ":8:22: unknown prompt 'gret' (did you mean 'greet'?)"},
+      {"unknown_model.yaml", ":7:16: unknown model 'other' (available models: m)"},
+      {"bad_template.yaml", ":8:17: prompt template: unbalanced '{' at position 6 in \"hello {name\""},
+      {"unknown_parser.yaml", ":5:39: unknown parser 'jsn' (did you mean 'json'?)"},
+      {"missing_plugin.yaml", ":3:10: plugin 'nope' not found: no libchainpp_nope.so in " + std::string(CHAINPP_CLI_CONFIGS) +
+                                  "/no-such-dir, " + plugin_dir},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.file) {
+      Result r = run({"validate", config(c.file)});
+      CHECK(r.err == config(c.file) + c.message + "\n");
+      CHECK(r.out == "");
+      CHECK(r.code == 2);
+    }
+  }
+}
+
+TEST_CASE("cli: a provider error exits 3 naming the provider, status and request id") {
+  Result r = run({"chat", config("provider_error.yaml"), "--message", "hi"});
+  CHECK(r.err == "fake: HTTP 429: Rate limit is exceeded. (request id req-42)\n");
+  CHECK(r.out == "");
+  CHECK(r.code == 3);
+}
+
+TEST_CASE("cli: usage errors exit 2") {
+  Result r = run({"run"});
+  CHECK(r.err == "chainpp run: expected one CONFIG argument (see chainpp run --help)\n");
+  CHECK(r.code == 2);
+  r = run({"run", fake_yaml, "--bogus"});
+  CHECK(r.err == "chainpp run: Unknown option specified: bogus (see chainpp run --help)\n");
+  CHECK(r.code == 2);
+  r = run({"run", fake_yaml, "--input", "novalue"});
+  CHECK(r.err == "--input expects KEY=VALUE, got 'novalue'\n");
+  CHECK(r.code == 2);
+  r = run({"frobnicate"});
+  CHECK(r.err.rfind("chainpp: unknown command 'frobnicate'\nusage: chainpp COMMAND [options]\n", 0) == 0);
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: --help on every command") {
+  for (const char* command : {"run", "chat", "plugins", "validate"}) {
+    SECTION(command) {
+      Result r = run({command, "--help"});
+      CHECK(r.err == "");
+      CHECK(r.out.rfind(std::string("usage: chainpp ") + command, 0) == 0);
+      CHECK(r.out.find("--help") != std::string::npos);
+      CHECK(r.code == 0);
+    }
+  }
+  Result r = run({"--help"});
+  CHECK(r.out.rfind("usage: chainpp COMMAND [options]\n", 0) == 0);
+  CHECK(r.code == 0);
+}

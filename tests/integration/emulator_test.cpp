@@ -1,0 +1,377 @@
+// The emulator's responses against the official 2024-10-21 schemas, and its
+// scripted behaviour (answers, tool calls, JSON modes, filters, faults, stats).
+#include "emulator_process.hpp"
+
+#include <chainpp/errors.hpp>
+#include <chainpp/http.hpp>
+#include <chainpp/sse.hpp>
+
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+using namespace chainpp;
+using chainpp::test::EmulatorProcess;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const std::string kSpecDir = std::string(CHAINPP_SOURCE_DIR) + "/../shared/specs/azure-openai/2024-10-21/";
+
+class Schema {
+public:
+  explicit Schema(const std::string& file) {
+    rapidjson::Document d;
+    const std::string text = read_file(kSpecDir + file);
+    d.Parse(text.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    schema_ = std::make_unique<rapidjson::SchemaDocument>(d);
+  }
+  // "" when `json` is valid, else the JSON pointer of the first invalid document location.
+  std::string invalid_pointer(const std::string& json) const {
+    rapidjson::Document d;
+    d.Parse(json.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    rapidjson::SchemaValidator v(*schema_);
+    if (d.Accept(v)) return "";
+    rapidjson::StringBuffer sb;
+    v.GetInvalidDocumentPointer().StringifyUriFragment(sb);
+    return std::string(sb.GetString()) + " (" + v.GetInvalidSchemaKeyword() + ")";
+  }
+
+private:
+  std::unique_ptr<rapidjson::SchemaDocument> schema_;
+};
+
+const char* kConfig = R"(
+api_keys: [k1, token-1]
+deployments:
+  chat: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test}
+  legacy: {model: gpt-35-turbo, version: "0613"}
+  async: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test, async_filter: true}
+  flaky: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test, fault: "429-then-ok:1", retry_after_ms: "5"}
+answers:
+  - match: weather
+    tool_calls:
+      - {id: call_1, name: get_weather, arguments: '{"location":"Paris","unit":"celsius"}'}
+      - {id: call_2, name: get_time, arguments: '{"city":"Paris"}'}
+  - match: weather
+    content: Sunny.
+  - regex: "^capital of (\\w+)$"
+    content: I do not know the capital of $1.
+    usage: {prompt_tokens: 12, completion_tokens: 7, cached_tokens: 4, reasoning_tokens: 2}
+  - match: json please
+    json: {name: Ada, age: 36}
+  - match: cut me
+    content: This story was
+    filter_completion: sexual
+cycle:
+  - content: first
+  - content: second
+)";
+
+struct Fixture {
+  Fixture() : config_path(write_config()), emu({"--config", config_path, "--quiet"}) {}
+  ~Fixture() { std::remove(config_path.c_str()); }
+
+  static std::string write_config() {
+    char name[] = "/tmp/chainpp-emulator-XXXXXX";
+    const int fd = ::mkstemp(name);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::ofstream(name) << kConfig;
+    return name;
+  }
+
+  HttpRequest request(const std::string& deployment, const Json& body) const {
+    HttpRequest r;
+    r.url = emu.base_url() + "/openai/deployments/" + deployment + "/chat/completions?api-version=2024-10-21";
+    r.headers = {{"api-key", "k1"}, {"Content-Type", "application/json"}};
+    r.body = body.dump();
+    r.provider = "azure_openai";
+    return r;
+  }
+
+  Json call(const std::string& deployment, const Json& body) {
+    return Json::parse(client.send(request(deployment, body), options()).body);
+  }
+
+  std::vector<std::string> stream(const std::string& deployment, Json body) {
+    body.set("stream", true);
+    body.set("stream_options", Json{{"include_usage", true}});
+    auto s = client.open(request(deployment, body), options());
+    SseParser p;
+    std::vector<std::string> out;
+    while (auto bytes = s->read()) p.feed(*bytes);
+    REQUIRE(p.finish());
+    while (auto e = p.next()) out.push_back(e->data);
+    return out;
+  }
+
+  static TransportOptions options() {
+    TransportOptions o;
+    o.initial_backoff_seconds = 0.001;
+    o.max_backoff_seconds = 0.001;
+    return o;
+  }
+
+  std::string config_path;
+  EmulatorProcess emu;
+  HttpClient client;
+};
+
+Json user(const std::string& text, Json extra = Json::object()) {
+  extra.set("messages", Json::array({Json{{"role", "user"}, {"content", text}}}));
+  return extra;
+}
+
+}  // namespace
+
+TEST_CASE("default responses validate against the official response schema") {
+  EmulatorProcess emu({"--quiet"});
+  HttpClient client;
+  const Schema response("chat-completions-response.schema.json");
+  HttpRequest r;
+  r.headers = {{"api-key", "test-key"}};
+  r.body = R"({"messages":[{"role":"system","content":"You are a helpful assistant that translates English to German."},{"role":"user","content":"I love programming."}]})";
+  r.url = emu.base_url() + "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21";
+  const auto full = client.send(r).body;
+  CHECK(response.invalid_pointer(full) == "");
+  CHECK(Json::parse(full).at("choices")[0].at("message").at("content").as_string() == "Ich liebe das Programmieren.");
+  CHECK(Json::parse(full).at("usage").at("prompt_tokens").as_int() == 26);
+  // gpt-35-turbo sends system_fingerprint: null, as the service does; the schema says string.
+  r.url = emu.base_url() + "/openai/deployments/gpt-35-turbo/chat/completions?api-version=2024-10-21";
+  CHECK(response.invalid_pointer(client.send(r).body) == "#/system_fingerprint (type)");
+}
+
+TEST_CASE("tool calls, logprobs, usage details and n validate against the schema") {
+  Fixture f;
+  const Schema response("chat-completions-response.schema.json");
+  const Json tools = Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}});
+
+  const Json calls = f.call("chat", user("weather", Json{{"tools", tools}}));
+  CHECK(response.invalid_pointer(calls.dump()) == "");
+  const auto& choice = calls.at("choices")[0];
+  CHECK(choice.at("finish_reason").as_string() == "tool_calls");
+  CHECK(choice.at("message").at("content").is_null());
+  CHECK(choice.at("message").at("tool_calls")[1] ==
+        Json{{"function", Json{{"arguments", R"({"city":"Paris"})"}, {"name", "get_time"}}},
+             {"id", "call_2"},
+             {"type", "function"}});
+
+  const Json lp = f.call("chat", user("capital of France", Json{{"logprobs", true}, {"top_logprobs", 2}, {"n", 2}}));
+  CHECK(response.invalid_pointer(lp.dump()) == "");
+  CHECK(lp.at("choices").size() == 2);
+  CHECK(lp.at("choices")[1].at("message").at("content").as_string() == "I do not know the capital of France.");
+  const auto& tokens = lp.at("choices")[0].at("logprobs").at("content");
+  CHECK(tokens.size() == 8);
+  CHECK(tokens[0].at("token").as_string() == "I");
+  CHECK(tokens[0].at("top_logprobs").size() == 2);
+  CHECK(lp.at("usage") == Json{{"completion_tokens", 7},
+                               {"prompt_tokens", 12},
+                               {"total_tokens", 19},
+                               {"completion_tokens_details", Json{{"reasoning_tokens", 2}}},
+                               {"prompt_tokens_details", Json{{"cached_tokens", 4}}}});
+}
+
+TEST_CASE("stream chunks validate against the stream schema, except Azure's first chunk") {
+  Fixture f;
+  const Schema chunk("chat-completions-stream-chunk.schema.json");
+  const auto events = f.stream("chat", user("capital of Spain", Json{{"logprobs", true}, {"top_logprobs", 1}}));
+  REQUIRE(events.size() == 12);  // filter, role, 8 content pieces, finish, usage
+  CHECK(chunk.invalid_pointer(events[0]) == "#/object (enum)");  // "object": "" as the service sends it
+  // The generated schema keeps the enum of the nullable finish_reason, so the
+  // null the service sends on every chunk before the finish fails on exactly that field.
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    const Json j = Json::parse(events[i]);
+    const bool null_finish = !j.at("choices").empty() && j.at("choices")[0].at("finish_reason").is_null();
+    CHECK(chunk.invalid_pointer(events[i]) == (null_finish ? "#/choices/0/finish_reason (enum)" : ""));
+  }
+  CHECK(Json::parse(events[11]).at("usage").at("total_tokens").as_int() == 19);
+}
+
+TEST_CASE("tool-call deltas arrive by index and merge into the arguments") {
+  Fixture f;
+  const Json tools = Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}});
+  const auto events = f.stream("chat", user("weather", Json{{"tools", tools}}));
+  std::map<std::int64_t, std::string> args;
+  std::map<std::int64_t, std::string> names;
+  std::string finish;
+  for (const auto& e : events) {
+    const Json j = Json::parse(e);
+    if (j.at("choices").empty()) continue;
+    const auto& c = j.at("choices")[0];
+    if (!c.at("finish_reason").is_null()) finish = c.at("finish_reason").as_string();
+    if (const Json* tc = c.at("delta").find("tool_calls")) {
+      for (const auto& call : tc->as_array()) {
+        const auto index = call.at("index").as_int();
+        if (const Json* n = call.at("function").find("name")) names[index] += n->as_string();
+        args[index] += call.at("function").at("arguments").as_string();
+      }
+    }
+  }
+  CHECK(finish == "tool_calls");
+  CHECK(names[0] == "get_weather");
+  CHECK(names[1] == "get_time");
+  CHECK(args[0] == R"({"location":"Paris","unit":"celsius"})");
+  CHECK(args[1] == R"({"city":"Paris"})");
+}
+
+TEST_CASE("after a tool result the non-tool answer is chosen") {
+  Fixture f;
+  Json body = Json::object();
+  body.set("messages", Json::array({Json{{"role", "user"}, {"content", "weather"}},
+                                    Json{{"role", "assistant"}, {"content", nullptr}},
+                                    Json{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "22C"}}}));
+  body.set("tools", Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}}));
+  CHECK(f.call("chat", body).at("choices")[0].at("message").at("content").as_string() == "Sunny.");
+}
+
+TEST_CASE("JSON mode and json_schema answers") {
+  Fixture f;
+  const Json scripted = f.call("chat", user("json please", Json{{"response_format", Json{{"type", "json_object"}}}}));
+  CHECK(Json::parse(scripted.at("choices")[0].at("message").at("content").as_string()) ==
+        Json{{"name", "Ada"}, {"age", 36}});
+  const Json schema{{"type", "object"},
+                    {"properties", Json{{"title", Json{{"type", "string"}}},
+                                        {"rating", Json{{"type", "integer"}}},
+                                        {"tags", Json{{"type", "array"}}}}},
+                    {"required", Json::array({"title", "rating", "tags"})}};
+  const Json rf{{"type", "json_schema"}, {"json_schema", Json{{"name", "review"}, {"schema", schema}, {"strict", true}}}};
+  const Json generated = f.call("chat", user("anything", Json{{"response_format", rf}}));
+  CHECK(Json::parse(generated.at("choices")[0].at("message").at("content").as_string()) ==
+        Json{{"title", "example"}, {"rating", 0}, {"tags", Json::array()}});
+}
+
+TEST_CASE("a completion cut by the filter has finish_reason content_filter") {
+  Fixture f;
+  const Json j = f.call("chat", user("cut me"));
+  const auto& c = j.at("choices")[0];
+  CHECK(c.at("finish_reason").as_string() == "content_filter");
+  CHECK(c.at("message").at("content").as_string() == "This story was");
+  CHECK(c.at("content_filter_results").at("sexual") == Json{{"filtered", true}, {"severity", "medium"}});
+  const auto events = f.stream("chat", user("cut me"));
+  CHECK(Json::parse(events[events.size() - 2]).at("choices")[0].at("finish_reason").as_string() == "content_filter");
+}
+
+TEST_CASE("unmatched prompts cycle through the cycle answers") {
+  Fixture f;
+  CHECK(f.call("chat", user("a")).at("choices")[0].at("message").at("content").as_string() == "first");
+  CHECK(f.call("chat", user("b")).at("choices")[0].at("message").at("content").as_string() == "second");
+  CHECK(f.call("chat", user("c")).at("choices")[0].at("message").at("content").as_string() == "first");
+}
+
+TEST_CASE("max_tokens cuts the answer with finish_reason length") {
+  Fixture f;
+  const Json j = f.call("chat", user("capital of Peru", Json{{"max_tokens", 3}}));
+  CHECK(j.at("choices")[0].at("message").at("content").as_string() == "I do not");
+  CHECK(j.at("choices")[0].at("finish_reason").as_string() == "length");
+}
+
+TEST_CASE("a deployment's configured fault applies to every request on it") {
+  Fixture f;
+  std::vector<double> delays;
+  const auto r = f.client.send(f.request("flaky", user("a")), Fixture::options(),
+                               [&](int, const std::exception&, double d) { delays.push_back(d); });
+  CHECK(r.attempts == 2);
+  CHECK(delays == std::vector<double>{0.005});
+  CHECK(f.emu.stats().at("requests").as_int() == 2);
+}
+
+TEST_CASE("the v1 form takes the deployment from the body; bearer tokens are accepted") {
+  Fixture f;
+  HttpRequest r;
+  r.url = f.emu.base_url() + "/openai/v1/chat/completions";
+  r.headers = {{"Authorization", "Bearer token-1"}};
+  r.body = R"({"model":"legacy","messages":[{"role":"user","content":"x"}]})";
+  const Json j = Json::parse(f.client.send(r).body);
+  CHECK(j.at("model").as_string() == "gpt-35-turbo");
+  CHECK(j.contains("prompt_filter_results"));
+  r.body = R"({"model":"missing","messages":[{"role":"user","content":"x"}]})";
+  CHECK_THROWS_AS(f.client.send(r), NotFoundError);
+}
+
+TEST_CASE("the emulator records requests and resets its counters") {
+  Fixture f;
+  f.call("chat", user("recorded"));
+  const Json reqs = f.emu.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].at("method").as_string() == "POST");
+  CHECK(reqs[0].at("uri").as_string() == "/openai/deployments/chat/chat/completions?api-version=2024-10-21");
+  CHECK(reqs[0].at("body") == user("recorded"));
+  f.emu.reset();
+  CHECK(f.emu.stats().at("requests").as_int() == 0);
+  CHECK(f.emu.requests().empty());
+}
+
+TEST_CASE("an invalid configuration file fails with its location") {
+  char name[] = "/tmp/chainpp-emulator-bad-XXXXXX";
+  const int fd = ::mkstemp(name);
+  ::close(fd);
+  std::ofstream(name) << "answers:\n  - mtch: x\n";
+  CHECK_THROWS_WITH(EmulatorProcess({"--config", name}), Catch::Contains("did not start"));
+  std::remove(name);
+}
+
+TEST_CASE("a stream with n = 2 streams each choice by its index") {
+  Fixture f;
+  const auto events = f.stream("chat", user("capital of Chile", Json{{"n", 2}}));
+  std::map<std::int64_t, std::string> text;
+  std::map<std::int64_t, std::string> finish;
+  for (const auto& e : events) {
+    const Json j = Json::parse(e);
+    for (const auto& c : j.at("choices").as_array()) {
+      const auto index = c.at("index").as_int();
+      if (const Json* content = c.at("delta").find("content"); content && content->is_string())
+        text[index] += content->as_string();
+      if (!c.at("finish_reason").is_null()) finish[index] = c.at("finish_reason").as_string();
+    }
+  }
+  CHECK(text[0] == "I do not know the capital of Chile.");
+  CHECK(text[1] == "I do not know the capital of Chile.");
+  CHECK(finish[0] == "stop");
+  CHECK(finish[1] == "stop");
+}
+
+TEST_CASE("the asynchronous filter sends annotation chunks, the last after the finish chunk") {
+  Fixture f;
+  const auto events = f.stream("async", user("capital of Chile"));
+  REQUIRE(events.size() == 16);  // filter, role, 8 pieces + 3 annotations, finish, last annotation, usage
+  std::string text;
+  std::vector<Json> annotations;
+  int finish_at = -1;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const Json j = Json::parse(events[i]);
+    if (j.at("choices").empty()) continue;
+    const auto& c = j.at("choices")[0];
+    if (c.contains("content_filter_offsets")) {
+      CHECK_FALSE(c.contains("delta"));
+      CHECK(j.at("id").as_string().empty());
+      annotations.push_back(c);
+      continue;
+    }
+    if (const Json* content = c.at("delta").find("content"); content && content->is_string()) {
+      CHECK(c.at("content_filter_results").empty());
+      text += content->as_string();
+    }
+    if (!c.at("finish_reason").is_null()) finish_at = static_cast<int>(i);
+  }
+  CHECK(text == "I do not know the capital of Chile.");
+  REQUIRE(annotations.size() == 4);
+  CHECK(finish_at == 13);
+  CHECK(annotations[3].at("content_filter_offsets") ==
+        Json{{"check_offset", 25}, {"start_offset", 25}, {"end_offset", 35}});
+  CHECK(annotations[0].at("content_filter_results").at("hate").at("severity").as_string() == "safe");
+}

@@ -1,0 +1,421 @@
+// chainpp: run pipelines and chat with models from a YAML configuration.
+//
+//   chainpp run CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]
+//   chainpp chat CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]
+//   chainpp plugins [CONFIG]
+//   chainpp validate CONFIG
+//
+// Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.
+#include <chainpp/app.hpp>
+#include <chainpp/errors.hpp>
+#include <chainpp/registry.hpp>
+#include <chainpp/usage_cost.hpp>
+
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionException.h>
+#include <Poco/Util/OptionProcessor.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Poco::Util::Option;
+using Poco::Util::OptionSet;
+
+constexpr int exit_ok = 0;
+constexpr int exit_usage = 2;
+constexpr int exit_provider = 3;
+
+/// A usage error of the command line (exit 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Command {
+  const char* name;
+  const char* usage;
+  const char* description;
+  OptionSet (*options)();
+  int (*run)(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args);
+};
+
+Option flag(const char* name, const char* description) { return Option(name, "", description).required(false); }
+Option valued(const char* name, const char* arg, const char* description) {
+  return Option(name, "", description).required(false).argument(arg);
+}
+
+std::string join(const std::vector<std::string>& words, const char* separator = ", ") {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += separator;
+    out += w;
+  }
+  return out;
+}
+
+bool has(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name) {
+  return opts.count(name) > 0;
+}
+std::string value_of(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name) {
+  auto it = opts.find(name);
+  return it == opts.end() || it->second.empty() ? std::string() : it->second.back();
+}
+
+std::string only_config(const std::vector<std::string>& args, const char* command) {
+  if (args.size() != 1)
+    throw UsageError(std::string("chainpp ") + command + ": expected one CONFIG argument (see chainpp " + command +
+                     " --help)");
+  return args.front();
+}
+
+/// A UsageCostHandler for --usage: the configuration's own, or one priced by
+/// pricing.yaml beside the configuration file (unpriced when there is none).
+std::shared_ptr<chainpp::UsageCostHandler> usage_handler(const chainpp::App& app, chainpp::RunConfig& config) {
+  if (auto own = app.usage_cost()) return own;
+  chainpp::PricingTable pricing;
+  fs::path path = fs::path(app.base_dir()) / "pricing.yaml";
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) pricing = chainpp::PricingTable::load(path.string());
+  auto handler = std::make_shared<chainpp::UsageCostHandler>(std::move(pricing));
+  config.callbacks.push_back(handler);
+  return handler;
+}
+
+std::string choose(const std::string& wanted, const std::vector<std::string>& names, const char* what,
+                   const char* option, const std::string& config) {
+  if (!wanted.empty()) return wanted;  // App reports an unknown name
+  if (names.size() == 1) return names.front();
+  if (names.empty()) throw chainpp::ConfigError(config + ": no " + what + "s defined");
+  throw UsageError(config + ": several " + what + "s (" + join(names) + "); choose one with " + option);
+}
+
+/// Prints one streamed piece as it arrives.
+void print_piece(const chainpp::Value& piece) {
+  if (piece.is_json()) {
+    std::cout << piece.as_json().dump() << '\n';
+  } else {
+    std::cout << piece.to_text();
+  }
+  std::cout.flush();
+}
+
+/// The final value as JSON: a streamed chunk becomes the message it merges into.
+chainpp::Json final_json(const chainpp::Value& v) {
+  if (v.is_chunk()) return v.as_chunk().to_message().to_json();
+  return v.to_json();
+}
+
+// ---------------------------------------------------------------- run
+
+OptionSet run_options() {
+  OptionSet set;
+  set.addOption(valued("pipeline", "NAME", "the pipeline to run (default: the only one)"));
+  set.addOption(valued("input", "KEY=VALUE", "a pipeline input variable (repeatable)").repeatable(true));
+  set.addOption(flag("stream", "print the output as it arrives"));
+  set.addOption(flag("json", "print the final result as one JSON object"));
+  set.addOption(flag("usage", "print token totals and the cost after the result"));
+  return set;
+}
+
+int run_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
+  const std::string config_path = only_config(args, "run");
+  chainpp::ValueMap inputs;
+  if (auto it = opts.find("input"); it != opts.end()) {
+    for (const auto& kv : it->second) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) throw UsageError("--input expects KEY=VALUE, got '" + kv + "'");
+      inputs[kv.substr(0, eq)] = chainpp::Value(kv.substr(eq + 1));
+    }
+  }
+  chainpp::App app = chainpp::load_app(config_path);
+  const std::string name =
+      choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
+  chainpp::RunnablePtr pipeline = app.pipeline(name);
+  const std::vector<std::string> needed = app.pipeline_inputs(name);
+  for (const auto& var : needed) {
+    if (!inputs.count(var))
+      throw UsageError("missing input '" + var + "' for pipeline '" + name + "' (pass --input " + var + "=VALUE)");
+  }
+  // A pipeline that starts with a model takes its one input as the human
+  // message, or standard input when no --input is given.
+  chainpp::Value input(inputs);
+  if (needed.empty() && inputs.size() == 1) input = inputs.begin()->second;
+  if (needed.empty() && inputs.empty()) {
+    if (::isatty(STDIN_FILENO))
+      throw UsageError("pipeline '" + name + "' starts with a model: pass the message with --input message=TEXT " +
+                       "or on standard input");
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    input = chainpp::Value(text);
+  }
+
+  chainpp::RunConfig config;
+  std::shared_ptr<chainpp::UsageCostHandler> usage;
+  if (has(opts, "usage")) usage = usage_handler(app, config);
+
+  if (has(opts, "stream")) {
+    chainpp::Value merged;
+    bool first = true;
+    for (auto& piece : pipeline->stream(input, config)) {
+      if (!has(opts, "json")) print_piece(piece);
+      merged = first ? piece : chainpp::merge_values(merged, piece);
+      first = false;
+    }
+    if (has(opts, "json"))
+      std::cout << final_json(merged).dump() << '\n';
+    else if (!merged.is_json())
+      std::cout << '\n';
+  } else {
+    chainpp::Value result = pipeline->invoke(input, config);
+    if (has(opts, "json"))
+      std::cout << final_json(result).dump() << '\n';
+    else
+      std::cout << result.to_text() << '\n';
+  }
+  if (usage) std::cout << usage->summary() << '\n';
+  return exit_ok;
+}
+
+// ---------------------------------------------------------------- chat
+
+OptionSet chat_options() {
+  OptionSet set;
+  set.addOption(valued("model", "NAME", "the model to talk to (default: the only one)"));
+  set.addOption(valued("system", "TEXT", "a system message to start the conversation"));
+  set.addOption(valued("message", "TEXT", "send one message, print the reply and exit"));
+  set.addOption(flag("stream", "print replies as they arrive"));
+  set.addOption(flag("json", "print each reply as one JSON object"));
+  set.addOption(flag("usage", "print token totals and the cost at the end"));
+  return set;
+}
+
+chainpp::AIMessage reply(const chainpp::ChatModel& model, const chainpp::Messages& history, bool stream, bool json,
+                         const chainpp::RunConfig& config) {
+  if (!stream) {
+    chainpp::AIMessage message = model.invoke(history, {}, config);
+    std::cout << (json ? message.to_json().dump() : message.text()) << '\n';
+    return message;
+  }
+  chainpp::AIMessageChunk merged;
+  for (auto& chunk : model.stream(history, {}, config)) {
+    if (!json) std::cout << chunk.content << std::flush;
+    merged += chunk;
+  }
+  chainpp::AIMessage message = merged.to_message();
+  std::cout << (json ? message.to_json().dump() : std::string()) << '\n';
+  return message;
+}
+
+int chat_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
+  const std::string config_path = only_config(args, "chat");
+  chainpp::App app = chainpp::load_app(config_path);
+  const std::string name = choose(value_of(opts, "model"), app.model_names(), "model", "--model", config_path);
+  chainpp::ChatModelPtr model = app.model(name);
+  chainpp::RunConfig config = app.run_config();
+  std::shared_ptr<chainpp::UsageCostHandler> usage;
+  if (has(opts, "usage")) usage = usage_handler(app, config);
+  const bool stream = has(opts, "stream"), json = has(opts, "json");
+
+  chainpp::Messages history;
+  if (has(opts, "system")) history.push_back(chainpp::SystemMessage(value_of(opts, "system")));
+  if (has(opts, "message")) {
+    history.push_back(chainpp::HumanMessage(value_of(opts, "message")));
+    reply(*model, history, stream, json, config);
+  } else {
+    const bool terminal = ::isatty(STDIN_FILENO) != 0;
+    std::string line;
+    while (true) {
+      if (terminal) std::cout << "> " << std::flush;
+      if (!std::getline(std::cin, line)) break;
+      if (line.empty()) continue;
+      history.push_back(chainpp::HumanMessage(line));
+      history.push_back(reply(*model, history, stream, json, config));
+    }
+    if (terminal) std::cout << '\n';
+  }
+  if (usage) std::cout << usage->summary() << '\n';
+  return exit_ok;
+}
+
+// ---------------------------------------------------------------- plugins
+
+OptionSet no_options() { return OptionSet(); }
+
+int plugins_command(const std::map<std::string, std::vector<std::string>>&, const std::vector<std::string>& args) {
+  if (args.size() > 1) throw UsageError("chainpp plugins: expected at most one CONFIG argument");
+  chainpp::ConfigNode root;
+  std::string base_dir = fs::current_path().string();
+  if (!args.empty()) {
+    root = chainpp::ConfigNode::load_file(args.front());
+    base_dir = fs::absolute(args.front()).parent_path().string();
+  }
+  const std::vector<std::string> dirs = chainpp::plugin_search_dirs(root, base_dir);
+  std::cout << "search path: " << join(dirs, ":") << '\n';
+  std::vector<std::string> files = chainpp::find_plugin_files(dirs);
+  for (const auto& file : chainpp::plugin_load_paths(root, base_dir))
+    if (std::find(files.begin(), files.end(), file) == files.end()) files.push_back(file);
+  if (files.empty()) std::cout << "no plugins found\n";
+  int status = exit_ok;
+  for (const auto& file : files) {
+    chainpp::PluginRegistry registry;  // one each: every plugin is reported on its own
+    try {
+      chainpp::PluginInfo info = registry.load_file(file);
+      std::cout << info.name << ' ' << info.version << ' ' << info.path << '\n'
+                << "  providers: " << join(info.providers) << '\n';
+    } catch (const chainpp::PluginError& e) {
+      std::cerr << e.what() << '\n';
+      status = exit_usage;
+    }
+  }
+  return status;
+}
+
+// ---------------------------------------------------------------- validate
+
+int validate_command(const std::map<std::string, std::vector<std::string>>&, const std::vector<std::string>& args) {
+  const std::string config_path = only_config(args, "validate");
+  chainpp::App app = chainpp::load_app(config_path);
+  std::cout << config_path << ": valid\n"
+            << "  models: " << join(app.model_names()) << '\n'
+            << "  prompts: " << join(app.prompt_names()) << '\n'
+            << "  pipelines: " << join(app.pipeline_names()) << '\n';
+  return exit_ok;
+}
+
+// ---------------------------------------------------------------- main
+
+const Command commands[] = {
+    {"run", "CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]",
+     "Runs a pipeline of CONFIG and prints its output.", &run_options, &run_command},
+    {"chat", "CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]",
+     "Talks to a model of CONFIG: one exchange with --message, otherwise a conversation\n"
+     "reading one message per line from the terminal or standard input.",
+     &chat_options, &chat_command},
+    {"plugins", "[CONFIG]",
+     "Lists the plugins found in the default directory, CHAINPP_PLUGIN_PATH and\n"
+     "CONFIG's plugins.paths, with their path, version and providers.",
+     &no_options, &plugins_command},
+    {"validate", "CONFIG",
+     "Loads CONFIG (plugins, models, prompts, pipelines, callbacks) without calling\n"
+     "any model; exits 0 when it is valid.",
+     &no_options, &validate_command},
+};
+
+void print_main_help(std::ostream& out) {
+  out << "usage: chainpp COMMAND [options]\n\n"
+         "Commands:\n"
+         "  run       run a pipeline of a configuration\n"
+         "  chat      talk to a model of a configuration\n"
+         "  plugins   list the plugins found\n"
+         "  validate  check a configuration without calling any model\n\n"
+         "Run 'chainpp COMMAND --help' for a command's options.\n"
+         "Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.\n";
+}
+
+void print_help(const Command& command, const OptionSet& options) {
+  Poco::Util::HelpFormatter help(options);
+  help.setUnixStyle(true);
+  help.setCommand(std::string("chainpp ") + command.name);
+  help.setUsage(command.usage);
+  help.setHeader(command.description);
+  help.setFooter("Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.");
+  help.format(std::cout);
+}
+
+std::string provider_message(const chainpp::ProviderError& e) {
+  const auto& info = e.info();
+  std::string message = e.what();
+  std::vector<std::string> details;
+  if (!info.provider.empty() && message.find(info.provider) == std::string::npos)
+    details.push_back("provider " + info.provider);
+  if (info.status > 0 && message.find(std::to_string(info.status)) == std::string::npos)
+    details.push_back("HTTP " + std::to_string(info.status));
+  if (!info.request_id.empty() && message.find(info.request_id) == std::string::npos)
+    details.push_back("request id " + info.request_id);
+  if (!details.empty()) message += " (" + join(details) + ")";
+  return message;
+}
+
+int dispatch(const Command& command, const std::vector<std::string>& argv) {
+  OptionSet options = command.options();
+  options.addOption(Option("help", "h", "show this help and exit").required(false));
+  std::map<std::string, std::vector<std::string>> opts;
+  std::vector<std::string> args;
+  Poco::Util::OptionProcessor processor(options);
+  processor.setUnixStyle(true);
+  for (const auto& arg : argv) {
+    std::string name, value;
+    if (processor.process(arg, name, value)) {
+      if (!name.empty()) opts[name].push_back(value);
+    } else {
+      args.push_back(arg);
+    }
+  }
+  processor.checkRequired();
+  if (has(opts, "help")) {
+    print_help(command, options);
+    return exit_ok;
+  }
+  return command.run(opts, args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> argv_rest(argv + (argc > 1 ? 2 : 1), argv + argc);
+  const std::string name = argc > 1 ? argv[1] : "";
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_main_help(std::cout);
+    return exit_ok;
+  }
+  const Command* command = nullptr;
+  for (const auto& c : commands)
+    if (name == c.name) command = &c;
+  if (!command) {
+    if (!name.empty()) std::cerr << "chainpp: unknown command '" << name << "'\n";
+    print_main_help(std::cerr);
+    return exit_usage;
+  }
+  try {
+    return dispatch(*command, argv_rest);
+  } catch (const Poco::Util::OptionException& e) {
+    std::cerr << "chainpp " << command->name << ": " << e.displayText() << " (see chainpp " << command->name
+              << " --help)\n";
+    return exit_usage;
+  } catch (const UsageError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::ProviderError& e) {
+    std::cerr << provider_message(e) << '\n';
+    return exit_provider;
+  } catch (const chainpp::ConfigError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::PluginError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::PromptError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::InputError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << '\n';
+    return exit_provider;
+  } catch (...) {
+    std::cerr << "chainpp: unknown error\n";
+    return exit_provider;
+  }
+}

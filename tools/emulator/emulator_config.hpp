@@ -1,0 +1,63 @@
+#pragma once
+// The emulator's configuration: deployments, credentials and scripted answers.
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace emulator {
+
+struct ScriptedToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;
+};
+
+struct ScriptedUsage {
+  std::optional<long> prompt_tokens;
+  std::optional<long> completion_tokens;
+  std::optional<long> cached_tokens;
+  std::optional<long> reasoning_tokens;
+};
+
+struct Answer {
+  // Conditions; all present ones must hold.
+  std::optional<std::string> match;
+  std::optional<std::regex> regex;
+  std::optional<std::string> system_contains;
+  std::optional<std::string> deployment;
+  // What to answer.
+  std::optional<std::string> content;
+  std::optional<std::string> json;
+  std::vector<ScriptedToolCall> tool_calls;
+  std::optional<std::string> finish_reason;
+  ScriptedUsage usage;
+  std::optional<std::string> filter_prompt;
+  std::optional<std::string> filter_completion;
+};
+
+struct Deployment {
+  std::string name;
+  std::string model;
+  std::string version;
+  std::optional<std::string> system_fingerprint;
+  std::string fault;
+  std::optional<std::string> retry_after;     // header value; default "1"
+  std::optional<std::string> retry_after_ms;  // header value; default "10"
+  bool async_filter = false;  // stream filter results in separate annotation chunks, as Azure's asynchronous filter does
+};
+
+struct Config {
+  std::vector<std::string> api_keys;
+  std::string region = "East US";
+  std::map<std::string, Deployment> deployments;
+  std::vector<Answer> answers;
+  std::vector<Answer> cycle;
+};
+
+/// Parses YAML text; throws std::runtime_error with "file:line:col: message".
+Config parse_config(const std::string& yaml, const std::string& source);
+Config load_config(const std::string& path);
+
+}  // namespace emulator
