@@ -480,3 +480,43 @@ TEST_CASE_METHOD(Fixture, "a parameter the deployment rejects is a BadRequestErr
             "Unsupported value: 'temperature' does not support 0.5 with this model. Only the default value is supported.");
   }
 }
+
+// The README's C++ example, verbatim but for the paths and the checks.
+TEST_CASE_METHOD(Fixture, "README: instantiation, invocation, chaining and cost in C++") {
+  setenv("AZURE_OPENAI_ENDPOINT", emu.base_url().c_str(), 1);
+  setenv("AZURE_OPENAI_API_KEY", "test-key", 1);
+  // --- from the README
+  chainpp::App app = chainpp::App::load(CHAINPP_SOURCE_DIR "/configs/azure.yaml");
+  auto llm = app.model("translator");
+
+  chainpp::Messages messages = chainpp::messages_from_pairs({
+      {"system", "You are a helpful assistant that translates English to French. Translate the user sentence."},
+      {"human", "I love programming."},
+  });
+  chainpp::AIMessage ai_msg = llm->invoke(messages);
+  std::string printed = ai_msg.text();  // J'adore la programmation.
+
+  auto prompt = chainpp::ChatPromptTemplate::from_messages({
+      {"system", "You are a helpful assistant that translates {input_language} to {output_language}."},
+      {"human", "{input}"},
+  });
+  auto chain = prompt | llm | chainpp::StrOutputParser();
+  chainpp::Value german = chainpp::Value(chainpp::ValueMap{
+      {"input_language", "English"}, {"output_language", "German"}, {"input", "I love programming."}});
+  std::string streamed;
+  for (const chainpp::Value& piece : chain->stream(german)) streamed += piece.as_text();
+
+  auto cost = std::make_shared<chainpp::UsageCostHandler>(
+      chainpp::PricingTable::load(CHAINPP_SOURCE_DIR "/configs/pricing.yaml"));
+  chainpp::RunConfig config;
+  config.callbacks = {cost};
+  app.model("translator_0301")->invoke(messages, {}, config);
+  std::string cost_line = "Total Cost (USD): " + chainpp::format_cost(cost->totals().total_cost);
+  // --- end of the README example
+  unsetenv("AZURE_OPENAI_ENDPOINT");
+  unsetenv("AZURE_OPENAI_API_KEY");
+  REQUIRE(printed == "J'adore la programmation.");
+  REQUIRE(streamed == "Ich liebe das Programmieren.");
+  REQUIRE(cost_line == "Total Cost (USD): $0.000078");
+  REQUIRE(ai_msg.response_metadata["model_name"].as_string() == "gpt-35-turbo");
+}
