@@ -1,5 +1,7 @@
 // Runs the real `chainpp` binary on configurations using the fake provider and
 // asserts its exact standard output, standard error and exit code.
+#include "run_command.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -16,26 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = chainpp::test::CommandResult;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// One directory per process: ctest may run test cases in parallel.
+// One directory per process for files a test writes: ctest may run test cases in parallel.
 const fs::path work = fs::temp_directory_path() / ("chainpp_cli_test." + std::to_string(::getpid()));
 struct RemoveAtExit {
   ~RemoveAtExit() {
@@ -46,18 +31,7 @@ struct RemoveAtExit {
 
 // Runs `chainpp args...` with `input` on standard input and `env` ("NAME=value ...") set.
 Result run(const std::vector<std::string>& args, const std::string& input = "", const std::string& env = "") {
-  fs::create_directories(work);
-  std::ofstream(work / "stdin") << input;
-  std::string cmd = "env -u CHAINPP_PLUGIN_PATH " + env + " " + quote(CHAINPP_CLI);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " <" + quote((work / "stdin").string()) + " >" + quote((work / "stdout").string()) + " 2>" +
-         quote((work / "stderr").string());
-  int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(work / "stdout");
-  r.err = slurp(work / "stderr");
-  return r;
+  return chainpp::test::run_command(CHAINPP_CLI, args, input, "-u CHAINPP_PLUGIN_PATH " + env);
 }
 
 const std::string fake_yaml = std::string(CHAINPP_SOURCE_DIR) + "/configs/fake.yaml";
