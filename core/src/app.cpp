@@ -113,7 +113,21 @@ namespace {
 
 void load_plugins(App::State& st, const std::vector<std::string>& dirs) {
   const ConfigNode* plugins = section(st.root, "plugins", ConfigNode::Kind::map, "a map");
-  if (plugins) plugins->check_keys({"paths", "load"});
+  if (plugins) {
+    plugins->check_keys({"paths", "load", "allow_writable", "sha256"});
+    PluginTrust trust;
+    trust.allow_writable = plugins->get_bool("allow_writable", false);
+    if (const ConfigNode* pins = plugins->find("sha256")) {
+      if (!pins->is_map()) pins->fail("plugins.sha256 must be a map of plugin names to SHA-256 digests");
+      for (const auto& [name, digest] : pins->entries()) {
+        const std::string& hex = digest.as_string();
+        if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+          digest.fail("plugins.sha256." + name + " must be 64 hexadecimal digits");
+        trust.sha256[name] = hex;
+      }
+    }
+    st.registry->set_trust(std::move(trust));
+  }
   const ConfigNode* load = plugins ? plugins->find("load") : nullptr;
   if (load && !load->is_null()) {
     if (!load->is_list()) load->fail("plugins.load must be a list of plugin names or paths");

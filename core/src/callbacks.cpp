@@ -78,11 +78,19 @@ std::string new_uuid() {
   std::uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
-  return buf;
+  // 8-4-4-4-12 lowercase hex digits, most significant first.
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t at = 0;
+  for (int i = 15; i >= 0; --i) {
+    if (at == 8 || at == 13) ++at;
+    out[at++] = hex[(hi >> (4 * i)) & 15];
+  }
+  for (int i = 15; i >= 0; --i) {
+    if (at == 18 || at == 23) ++at;
+    out[at++] = hex[(lo >> (4 * i)) & 15];
+  }
+  return out;
 }
 
 }  // namespace chainpp

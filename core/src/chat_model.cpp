@@ -189,10 +189,45 @@ std::future<AIMessage> ChatModel::ainvoke(Messages messages, CallOptions options
                      config = std::move(config)] { return invoke(messages, options, config); });
 }
 
+std::future<std::vector<AIMessage>> ChatModel::abatch(std::vector<Messages> inputs, CallOptions options,
+                                                     RunConfig config) const {
+  auto self = weak_from_this().lock();
+  return std::async(std::launch::async,
+                    [this, self, inputs = std::move(inputs), options = std::move(options),
+                     config = std::move(config)] { return batch(inputs, options, config); });
+}
+
+std::future<AIMessage> ChatModel::astream(Messages messages, std::function<void(const AIMessageChunk&)> on_chunk,
+                                          CallOptions options, RunConfig config) const {
+  auto self = weak_from_this().lock();
+  return std::async(std::launch::async, [this, self, messages = std::move(messages), on_chunk = std::move(on_chunk),
+                                         options = std::move(options), config = std::move(config)] {
+    AIMessageChunk merged;
+    for (auto& chunk : stream(messages, options, config)) {
+      if (on_chunk) on_chunk(chunk);
+      merged += chunk;
+    }
+    return merged.to_message();
+  });
+}
+
+std::shared_ptr<ChatModel> ChatModel::keep_library(std::shared_ptr<ChatModel> copy) const {
+  if (!library_) return copy;
+  // The copy's code lives in the plugin: destroy the copy first (its control
+  // block too, which the plugin instantiated), then let the library go. A copy
+  // still owned elsewhere (weak_from_this()) keeps the library until exit.
+  ChatModel* raw = copy.get();
+  return std::shared_ptr<ChatModel>(raw, [copy = std::move(copy), library = library_](ChatModel*) mutable {
+    if (copy.use_count() > 1) new std::shared_ptr<const void>(library);  // deliberately never released
+    copy.reset();
+    library.reset();
+  });
+}
+
 std::shared_ptr<const ChatModel> ChatModel::bind(const CallOptions& options) const {
   auto copy = clone();
   copy->bound_ = options.over(bound_);
-  return copy;
+  return keep_library(std::move(copy));
 }
 
 std::shared_ptr<const ChatModel> ChatModel::bind_tools(std::vector<ToolDefinition> tools,
@@ -211,7 +246,7 @@ std::shared_ptr<const ChatModel> ChatModel::bind_tools(std::vector<ToolDefinitio
 std::shared_ptr<const ChatModel> ChatModel::with_rate_limiter(std::shared_ptr<RateLimiter> limiter) const {
   auto copy = clone();
   copy->limiter_ = std::move(limiter);
-  return copy;
+  return keep_library(std::move(copy));
 }
 
 AIMessage ChatModel::generate(const Messages& messages, const CallOptions& options, const CallContext& ctx) const {

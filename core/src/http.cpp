@@ -313,10 +313,24 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
 
 namespace {
 
+// A pooled session and the receive timeout last applied to its socket (so
+// that an unchanged timeout costs no system call per request or read).
+struct IdleSession {
+  std::unique_ptr<Poco::Net::HTTPClientSession> session;
+  Poco::Timespan receive_timeout;
+};
+
 struct Connection {
   std::unique_ptr<Poco::Net::HTTPClientSession> session;
   std::string key;
   bool reused = false;
+  Poco::Timespan receive_timeout;  // applied to the socket (or applied when it connects)
+
+  void set_receive_timeout(Poco::Timespan timeout) {
+    if (timeout == receive_timeout) return;
+    session->socket().setReceiveTimeout(timeout);
+    receive_timeout = timeout;
+  }
 };
 
 // A failure of an attempt: what went wrong and how to describe it.
@@ -329,7 +343,7 @@ struct NetworkFailure {
 
 struct HttpClient::Impl {
   mutable std::mutex mutex;
-  std::map<std::string, std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>>> idle;
+  std::map<std::string, std::vector<IdleSession>> idle;
   std::map<std::string, Poco::Net::Context::Ptr> contexts;
   std::function<void(double)> sleep = [](double s) {
     std::this_thread::sleep_for(std::chrono::duration<double>(s));
@@ -366,7 +380,8 @@ struct HttpClient::Impl {
       std::lock_guard lock(mutex);
       auto it = idle.find(c.key);
       if (it != idle.end() && !it->second.empty()) {
-        c.session = std::move(it->second.back());
+        c.session = std::move(it->second.back().session);
+        c.receive_timeout = it->second.back().receive_timeout;
         it->second.pop_back();
         c.reused = true;
       }
@@ -384,8 +399,11 @@ struct HttpClient::Impl {
       c.session->setKeepAlive(true);
     }
     const auto connect = o.connect_timeout.count() > 0 ? o.connect_timeout : std::chrono::milliseconds(24 * 3600 * 1000);
+    // Stored for the next connect (which applies it to the new socket); a
+    // connected pooled socket gets it now unless it already has it.
     c.session->setTimeout(to_timespan(connect), to_timespan(read_timeout), to_timespan(read_timeout));
-    if (c.session->connected()) c.session->socket().setReceiveTimeout(to_timespan(read_timeout));
+    if (c.session->connected()) c.set_receive_timeout(to_timespan(read_timeout));
+    else c.receive_timeout = to_timespan(read_timeout);
     return c;
   }
 
@@ -393,7 +411,7 @@ struct HttpClient::Impl {
     if (!c.session || !c.session->connected()) return;
     std::lock_guard lock(mutex);
     auto& list = idle[c.key];
-    if (list.size() < max_idle_per_host) list.push_back(std::move(c.session));
+    if (list.size() < max_idle_per_host) list.push_back(IdleSession{std::move(c.session), c.receive_timeout});
   }
 
   struct Started {
@@ -630,7 +648,7 @@ std::optional<std::string_view> HttpBodyStream::read() {
     if (remaining(s.deadline).count() <= 0)
       throw_network(s.provider, s.target, {Failure::timeout, "total timeout exceeded while reading the stream"},
                     s.attempts, status(), request_id());
-    s.conn.session->socket().setReceiveTimeout(to_timespan(effective_read_timeout(s.options, s.deadline)));
+    s.conn.set_receive_timeout(to_timespan(effective_read_timeout(s.options, s.deadline)));
     if (s.in->peek() == std::char_traits<char>::eof()) {
       const auto& r = *s.response;
       if (r.hasContentLength() && r.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&

@@ -17,7 +17,10 @@ namespace {
 // SAX handler building a Json tree from RapidJSON's reader events.
 class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> {
 public:
+  /// Deeper input is refused: it would exhaust the stack (the reader and ~Json recurse).
+  static constexpr std::size_t max_depth = 512;
   Json root;
+  bool too_deep = false;
 
   bool Null() { return add(Json()); }
   bool Bool(bool b) { return add(Json(b)); }
@@ -61,6 +64,10 @@ private:
     return true;
   }
   bool push(Json v) {
+    if (stack_.size() >= max_depth) {
+      too_deep = true;
+      return false;
+    }
     stack_.push_back(place(std::move(v)));
     return true;
   }
@@ -133,7 +140,13 @@ Json Json::parse(std::string_view text) {
   rapidjson::Reader reader;
   rapidjson::MemoryStream ms(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-  auto ok = reader.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseNanAndInfFlag>(is, builder);
+  // Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path misreads
+  // numbers such as 0e100 (found by fuzzing; Tencent/rapidjson#1249, #2326).
+  auto ok = reader.Parse<rapidjson::kParseNanAndInfFlag>(is, builder);
+  if (builder.too_deep) {
+    throw JsonError("invalid JSON at offset " + std::to_string(ok.Offset()) + ": nesting deeper than " +
+                    std::to_string(Builder::max_depth) + " levels");
+  }
   if (ok.IsError()) {
     throw JsonError("invalid JSON at offset " + std::to_string(ok.Offset()) + ": " +
                     rapidjson::GetParseError_En(ok.Code()));

@@ -2,6 +2,7 @@
 #include <chainpp/messages.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -85,12 +86,21 @@ Json UsageMetadata::to_json() const {
   return j;
 }
 
+namespace {
+// Counts come from servers: a sum past the range saturates instead of overflowing.
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+}  // namespace
+
 UsageMetadata& UsageMetadata::operator+=(const UsageMetadata& o) {
-  input_tokens += o.input_tokens;
-  output_tokens += o.output_tokens;
-  total_tokens += o.total_tokens;
-  if (o.cache_read) cache_read = cache_read.value_or(0) + *o.cache_read;
-  if (o.reasoning) reasoning = reasoning.value_or(0) + *o.reasoning;
+  input_tokens = saturating_add(input_tokens, o.input_tokens);
+  output_tokens = saturating_add(output_tokens, o.output_tokens);
+  total_tokens = saturating_add(total_tokens, o.total_tokens);
+  if (o.cache_read) cache_read = saturating_add(cache_read.value_or(0), *o.cache_read);
+  if (o.reasoning) reasoning = saturating_add(reasoning.value_or(0), *o.reasoning);
   return *this;
 }
 

@@ -2,6 +2,14 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include <Poco/SHA2Engine.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -54,9 +62,36 @@ void pin(const std::shared_ptr<LoadedPlugin>& plugin) {
   pinned->push_back(plugin);
 }
 
+// Refuses a file or directory that another user may write or owns (unless allowed).
+void check_permissions(const std::string& what, const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // a missing file is reported elsewhere
+  const bool other_owner = st.st_uid != 0 && st.st_uid != ::geteuid();
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) || other_owner) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw PluginError(path.string() + ": refusing to load a plugin from a " + what + " that " +
+                      (other_owner ? std::string("belongs to another user") : "other users can write") + " (mode " +
+                      mode + "); fix its permissions (chmod go-w), or set plugins.allow_writable: true");
+  }
+}
+
+std::string sha256_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw PluginError(path + ": cannot read the plugin to check its sha256");
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  char buf[65536];
+  while (in) {
+    in.read(buf, sizeof buf);
+    engine.update(buf, static_cast<unsigned>(in.gcount()));
+  }
+  return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
 }  // namespace
 
 struct PluginRegistry::Impl {
+  PluginTrust trust;
   std::vector<std::shared_ptr<LoadedPlugin>> plugins;              // load order
   std::map<std::string, std::shared_ptr<LoadedPlugin>> by_provider;  // provider -> plugin
 };
@@ -85,12 +120,17 @@ std::string default_plugin_dir() {
 #ifdef CHAINPP_DEFAULT_PLUGIN_DIR
   return CHAINPP_DEFAULT_PLUGIN_DIR;
 #else
-  // The plugin directory next to the directory of libchainpp_core.so:
-  // <build>/core/libchainpp_core.so -> <build>/plugins.
+  // Relative to the directory of libchainpp_core.so, so a relocated install
+  // still finds its plugins: the installed layout <libdir>/chainpp/plugins
+  // (CHAINPP_PLUGIN_SUBDIR in CMakeLists.txt) when it exists, else the build
+  // tree's <build>/core/libchainpp_core.so -> <build>/plugins.
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&default_plugin_dir), &info) == 0 || !info.dli_fname) return {};
-  fs::path core = fs::absolute(info.dli_fname);
-  return absolute_path(core.parent_path().parent_path() / "plugins");
+  const fs::path lib_dir = fs::absolute(info.dli_fname).parent_path();
+  const fs::path installed = lib_dir / "chainpp" / "plugins";
+  std::error_code ec;
+  if (fs::is_directory(installed, ec)) return absolute_path(installed);
+  return absolute_path(lib_dir.parent_path() / "plugins");
 #endif
 }
 
@@ -113,6 +153,11 @@ std::vector<std::string> find_plugin_files(const std::vector<std::string>& dirs)
 }
 
 PluginRegistry::PluginRegistry() : impl_(std::make_unique<Impl>()) {}
+
+void PluginRegistry::set_trust(PluginTrust trust) {
+  std::lock_guard lock(mutex_);
+  impl_->trust = std::move(trust);
+}
 PluginRegistry::~PluginRegistry() = default;
 
 PluginInfo PluginRegistry::load_file(const std::string& path, const std::string& base_dir) {
@@ -130,6 +175,18 @@ PluginInfo PluginRegistry::load_file(const std::string& path, const std::string&
 
   std::error_code exists_ec;
   if (!fs::is_regular_file(abs, exists_ec)) throw PluginError("plugin file not found: " + abs);
+  if (!impl_->trust.allow_writable) {
+    check_permissions("file", abs);
+    check_permissions("directory", fs::path(abs).parent_path());
+  }
+  if (auto pin = impl_->trust.sha256.find(plugin_name_of(abs)); pin != impl_->trust.sha256.end()) {
+    std::string expected = pin->second;
+    std::transform(expected.begin(), expected.end(), expected.begin(), [](unsigned char c) { return std::tolower(c); });
+    const std::string actual = sha256_of(abs);
+    if (actual != expected)
+      throw PluginError(abs + ": sha256 " + actual + " does not match the pinned sha256 " + expected +
+                        " of plugin '" + pin->first + "'; refusing to load it");
+  }
 
   auto library = std::make_shared<boost::dll::shared_library>();
   std::error_code ec;
@@ -240,6 +297,7 @@ std::shared_ptr<ChatModel> PluginRegistry::create(const std::string& provider, c
   }
   std::shared_ptr<ChatModel> model = plugin->factories.at(provider)(model_config, ctx);
   if (!model) throw PluginError(plugin->info.path + ": provider '" + provider + "' returned no model");
+  model->library_ = plugin;  // copies made by bind() and friends keep the library too
   // The returned pointer owns the model and the library: the model (code of the
   // plugin) is destroyed first, then the library may be unloaded. When the model
   // is still owned elsewhere (a pointer taken with weak_from_this(), e.g. by

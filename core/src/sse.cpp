@@ -5,8 +5,18 @@
 namespace chainpp {
 
 namespace {
+
 constexpr char kBom[] = "\xEF\xBB\xBF";
+
+// The first CR or LF in [p, end), or end.
+const char* find_eol(const char* p, const char* end) {
+  const auto* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+  const char* limit = lf ? lf : end;
+  const auto* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(limit - p)));
+  return cr ? cr : limit;
 }
+
+}  // namespace
 
 SseParser::SseParser() {
   partial_.reserve(256);
@@ -37,8 +47,7 @@ void SseParser::feed_lines(const char* p, const char* end) {
     if (*p == '\n') ++p;
   }
   while (p != end && !done_) {
-    const char* eol = p;
-    while (eol != end && *eol != '\n' && *eol != '\r') ++eol;
+    const char* eol = find_eol(p, end);
     if (eol == end) {
       partial_.append(p, end);
       return;
@@ -104,11 +113,13 @@ void SseParser::dispatch() {
     done_ = true;
     partial_.clear();
   } else {
-    SseEvent e;
-    if (!event_.empty()) e.event = event_;
-    e.data = data_;
-    e.id = last_id_;
-    queue_.push_back(std::move(e));
+    if (head_ == count_) head_ = count_ = 0;  // all taken: reuse the slots from the start
+    if (count_ == events_.size()) events_.emplace_back();
+    SseEvent& e = events_[count_++];
+    if (event_.empty()) e.event.assign("message");
+    else e.event.assign(event_);
+    e.data.swap(data_);  // data_ takes the slot's old buffer, cleared below
+    e.id.assign(last_id_);
   }
   data_.clear();
   event_.clear();
@@ -116,10 +127,13 @@ void SseParser::dispatch() {
 }
 
 std::optional<SseEvent> SseParser::next() {
-  if (queue_.empty()) return std::nullopt;
-  SseEvent e = std::move(queue_.front());
-  queue_.pop_front();
-  return e;
+  if (head_ == count_) return std::nullopt;
+  return std::move(events_[head_++]);
+}
+
+const SseEvent* SseParser::next_event() {
+  if (head_ == count_) return nullptr;
+  return &events_[head_++];
 }
 
 bool SseParser::finish() {

@@ -124,6 +124,7 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
     node.fail("azure_openai has no credential: set the environment variable AZURE_OPENAI_API_KEY (or "
               "AZURE_OPENAI_AD_TOKEN for Microsoft Entra ID), or 'api_key' / 'azure_ad_token' in the configuration");
 
+  openai_wire::check_transport_security(node, a.endpoint, true, "azure_endpoint", "azure_openai");
   CommonSettings common = openai_wire::parse_common_settings(node);
   if (common.model_name.empty()) common.model_name = a.deployment;
   return std::make_shared<AzureChatOpenAI>(std::move(common), std::move(a));

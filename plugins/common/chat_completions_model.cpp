@@ -4,6 +4,8 @@
 #include <chainpp/sse.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <mutex>
 
 namespace chainpp::openai_wire {
 
@@ -13,7 +15,7 @@ const std::vector<std::string>& common_setting_keys() {
       "reasoning_effort", "top_p", "frequency_penalty", "presence_penalty", "stop", "seed", "n", "logprobs",
       "top_logprobs", "logit_bias", "user", "response_format", "streaming", "stream_usage", "timeout",
       "connect_timeout", "total_timeout", "max_retries", "max_retry_after", "default_headers", "default_query",
-      "verify_tls", "ca_file", "proxy"};
+      "verify_tls", "ca_file", "proxy", "allow_insecure_http"};
   return keys;
 }
 
@@ -88,6 +90,28 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   s.default_headers = string_map(node, "default_headers");
   s.default_query = string_map(node, "default_query");
   return s;
+}
+
+void check_transport_security(const ConfigNode& node, const std::string& url, bool has_credential,
+                              const char* url_key, const std::string& provider) {
+  if (!has_credential || url.rfind("http://", 0) != 0) return;
+  std::string host = url.substr(7);
+  host = host.substr(0, host.find('/'));
+  if (!host.empty() && host.front() == '[') host = host.substr(1, host.find(']') - 1);  // [::1]:port
+  else host = host.substr(0, host.find(':'));
+  if (host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0) return;
+  if (node.get_bool("allow_insecure_http", false)) {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      std::fprintf(stderr, "chainpp: warning: %s sends its credential over plain http:// to %s (allow_insecure_http)\n",
+                   provider.c_str(), host.c_str());
+    });
+    return;
+  }
+  const ConfigNode* at = node.find(url_key);
+  (at ? *at : node)
+      .fail(provider + ": refusing to send the credential over plain http:// to '" + host +
+            "'; use https://, or set allow_insecure_http: true");
 }
 
 Json common_settings_config(const CommonSettings& s) {
@@ -203,7 +227,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
                                           provider(), request_id, 0, false});
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
     for (;;) {
-      if (auto event = st->sse.next()) {
+      if (const SseEvent* event = st->sse.next_event()) {
         if (event->data.empty()) continue;
         ++st->events;
         return st->decoder.decode(event->data);

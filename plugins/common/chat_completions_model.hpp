@@ -34,6 +34,12 @@ const std::vector<std::string>& common_setting_keys();
 /// Reads the common keys of `node` (located ConfigErrors on bad values).
 CommonSettings parse_common_settings(const ConfigNode& node);
 
+/// Refuses (a located ConfigError) to send a credential over plain http:// to a
+/// host other than loopback, unless the node says `allow_insecure_http: true`
+/// (then warns once on stderr). `url_key` names the setting holding `url`.
+void check_transport_security(const ConfigNode& node, const std::string& url, bool has_credential,
+                              const char* url_key, const std::string& provider);
+
 /// The common settings as configuration (for to_config()).
 Json common_settings_config(const CommonSettings& s);
 

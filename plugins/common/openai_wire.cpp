@@ -2,8 +2,12 @@
 
 #include <chainpp/errors.hpp>
 
+#include <array>
 #include <cctype>
+#include <cstring>
 
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -235,6 +239,152 @@ Json parse_json(std::string_view body, const ResponseShape& shape) {
   }
 }
 
+// Responses are parsed once into a RapidJSON document whose memory comes from
+// buffers on the stack (heap only for unusually large bodies); only the
+// sub-objects that end up in response_metadata become chainpp::Json. The
+// document accepts exactly what Json::parse accepts: the same reader flags,
+// the same nesting limit, and its error message for anything else.
+constexpr unsigned kParseFlags = rapidjson::kParseNanAndInfFlag;  // as Json::parse
+constexpr std::size_t kMaxDepth = 512;                            // as Json::parse
+using Value = rapidjson::Value;
+using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                                            rapidjson::MemoryPoolAllocator<>>;
+
+// Forwards the reader's events to the document, refusing nesting deeper than kMaxDepth.
+class DepthLimitedHandler {
+public:
+  explicit DepthLimitedHandler(Document& doc) : doc_(doc) {}
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(std::int64_t i) { return doc_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool StartObject() { return enter() && doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) { return leave() && doc_.EndObject(n); }
+  bool StartArray() { return enter() && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return leave() && doc_.EndArray(n); }
+
+private:
+  bool enter() {
+    if (depth_ == kMaxDepth) return false;
+    ++depth_;
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  Document& doc_;
+  std::size_t depth_ = 0;
+};
+
+class ParsedDocument {
+public:
+  ParsedDocument() : values_(value_buffer_, sizeof value_buffer_), stack_(stack_buffer_, sizeof stack_buffer_),
+                     doc_(&values_, sizeof stack_buffer_, &stack_) {}
+
+  // Parses `text` (copied, then parsed in place: a NUL byte ends the input
+  // for this reader as for Json::parse's). Malformed input raises the same
+  // BadResponseError as parse_json.
+  const Value& parse(std::string_view text, const ResponseShape& shape) {
+    char* buf = text.size() < sizeof text_buffer_ ? text_buffer_ : (heap_.resize(text.size() + 1), heap_.data());
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    rapidjson::ParseResult result;
+    auto generate = [&](Document& doc) {
+      DepthLimitedHandler handler(doc);
+      rapidjson::Reader reader;
+      rapidjson::InsituStringStream in(buf);
+      result = reader.Parse<rapidjson::kParseInsituFlag | kParseFlags>(in, handler);
+      return !result.IsError();
+    };
+    doc_.Populate(generate);
+    if (result.IsError()) {
+      parse_json(text, shape);  // throws with Json::parse's message
+      bad_response(shape, rapidjson::GetParseError_En(result.Code()));
+    }
+    return doc_;
+  }
+
+private:
+  char value_buffer_[8192];
+  char stack_buffer_[2048];
+  char text_buffer_[4096];
+  std::string heap_;
+  rapidjson::MemoryPoolAllocator<> values_;
+  rapidjson::MemoryPoolAllocator<> stack_;
+  Document doc_;
+};
+
+// The member `key` of `v`, or nullptr (also when `v` is not an object).
+const Value* member(const Value& v, const char* key) {
+  if (!v.IsObject()) return nullptr;
+  auto it = v.FindMember(key);
+  return it == v.MemberEnd() ? nullptr : &it->value;
+}
+
+// The first member of `v` named by each of `keys`, in one pass over `v`
+// (nullptr for an absent key, all nullptr when `v` is not an object).
+template <std::size_t N>
+std::array<const Value*, N> members(const Value& v, const std::array<std::string_view, N>& keys) {
+  std::array<const Value*, N> found{};
+  if (!v.IsObject()) return found;
+  for (const auto& m : v.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    for (std::size_t i = 0; i < N; ++i) {
+      if (name.size() == keys[i].size() && name == keys[i]) {
+        if (!found[i]) found[i] = &m.value;
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+bool is_string(const Value* v) { return v && v->IsString(); }
+std::string string_of(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+bool string_equals(const Value& v, std::string_view s) {
+  return std::string_view(v.GetString(), v.GetStringLength()) == s;
+}
+
+// The Json that Json::parse would build for `v` (same number types, member order and duplicates).
+Json to_json(const Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return Json();
+    case rapidjson::kFalseType: return Json(false);
+    case rapidjson::kTrueType: return Json(true);
+    case rapidjson::kStringType: return Json(string_of(v));
+    case rapidjson::kNumberType:
+      if (v.IsDouble()) return Json(v.GetDouble());
+      if (v.IsInt64()) return Json(static_cast<long long>(v.GetInt64()));
+      return Json(static_cast<double>(v.GetUint64()));
+    case rapidjson::kArrayType: {
+      JsonArray a;
+      a.reserve(v.Size());
+      for (const auto& e : v.GetArray()) a.push_back(to_json(e));
+      return Json(std::move(a));
+    }
+    case rapidjson::kObjectType: {
+      JsonObject o;
+      o.reserve(v.MemberCount());
+      for (const auto& m : v.GetObject()) o.emplace_back(string_of(m.name), to_json(m.value));
+      return Json(std::move(o));
+    }
+  }
+  return Json();
+}
+
+// Json::value(key, "") on a Value.
+std::string string_member(const Value& v, const char* key) {
+  const Value* m = member(v, key);
+  return is_string(m) ? string_of(*m) : std::string();
+}
+
 // "violence (severity medium), jailbreak (detected)" for the filtered categories.
 std::string filtered_categories(const Json& results) {
   std::string out;
@@ -301,62 +451,67 @@ void tool_call_chunks_from(const Json& calls, std::vector<ToolCallChunk>& out) {
   }
 }
 
-std::string model_of(const Json& body, const ResponseShape& shape) {
-  return versioned_model_name(body.value("model", ""), shape.model_version);
-}
-
 }  // namespace
 
 AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
-  Json j = parse_json(body, shape);
-  if (!j.is_object()) bad_response(shape, "expected a JSON object");
-  const Json* choices = j.find("choices");
-  if (!choices || !choices->is_array() || choices->empty())
-    bad_response(shape, "the response has no choices");
-  const Json& choice = choices->at(std::size_t{0});
-  const Json* message = choice.find("message");
-  if (!message || !message->is_object()) bad_response(shape, "choices[0] has no message");
+  ParsedDocument parsed;
+  const Value& j = parsed.parse(body, shape);
+  if (!j.IsObject()) bad_response(shape, "expected a JSON object");
+  const Value* choices = member(j, "choices");
+  if (!choices || !choices->IsArray() || choices->Empty()) bad_response(shape, "the response has no choices");
+  const Value& choice = (*choices)[0];
+  const Value* message = member(choice, "message");
+  if (!message || !message->IsObject()) bad_response(shape, "choices[0] has no message");
 
   AIMessage m;
-  if (const Json* c = message->find("content"); c && c->is_string()) m.content = c->as_string();
-  if (const Json* calls = message->find("tool_calls"); calls && calls->is_array()) {
-    for (const auto& c : calls->as_array()) {
-      const Json* fn = c.find("function");
-      if (!fn || !fn->is_object()) continue;
-      parse_tool_call(fn->value("name", ""), fn->value("arguments", ""), c.value("id", ""), m.tool_calls,
-                      m.invalid_tool_calls);
+  if (const Value* c = member(*message, "content"); is_string(c)) m.content = string_of(*c);
+  if (const Value* calls = member(*message, "tool_calls"); calls && calls->IsArray()) {
+    for (const auto& c : calls->GetArray()) {
+      const Value* fn = member(c, "function");
+      if (!fn || !fn->IsObject()) continue;
+      parse_tool_call(string_member(*fn, "name"), string_member(*fn, "arguments"), string_member(c, "id"),
+                      m.tool_calls, m.invalid_tool_calls);
     }
   }
 
-  const Json* usage = j.find("usage");
-  const bool has_usage = usage && usage->is_object();
+  const Value* usage_value = member(j, "usage");
+  const bool has_usage = usage_value && usage_value->IsObject();
+  const Json usage = has_usage ? to_json(*usage_value) : Json();
   Json meta = Json::object();
-  meta.set("token_usage", has_usage ? token_usage_from(*usage) : Json::object());
-  meta.set("model_name", model_of(j, shape));
-  meta.set("system_fingerprint", j.contains("system_fingerprint") ? j.at("system_fingerprint") : Json());
-  if (const Json* p = j.find("prompt_filter_results")) meta.set("prompt_filter_results", *p);
-  const Json* finish = choice.find("finish_reason");
-  meta.set("finish_reason", finish ? *finish : Json());
-  meta.set("logprobs", choice.contains("logprobs") ? choice.at("logprobs") : Json());
-  if (const Json* f = choice.find("content_filter_results")) meta.set("content_filter_results", *f);
-  if (const Json* r = message->find("refusal"); r && r->is_string()) meta.set("refusal", *r);
+  meta.as_object().reserve(8);
+  meta.set("token_usage", has_usage ? token_usage_from(usage) : Json::object());
+  meta.set("model_name", versioned_model_name(string_member(j, "model"), shape.model_version));
+  const Value* fingerprint = member(j, "system_fingerprint");
+  meta.set("system_fingerprint", fingerprint ? to_json(*fingerprint) : Json());
+  if (const Value* p = member(j, "prompt_filter_results")) meta.set("prompt_filter_results", to_json(*p));
+  const Value* finish = member(choice, "finish_reason");
+  meta.set("finish_reason", finish ? to_json(*finish) : Json());
+  const Value* logprobs = member(choice, "logprobs");
+  meta.set("logprobs", logprobs ? to_json(*logprobs) : Json());
+  const Value* filter = member(choice, "content_filter_results");
+  if (filter) meta.set("content_filter_results", to_json(*filter));
+  if (const Value* r = member(*message, "refusal"); is_string(r)) meta.set("refusal", string_of(*r));
   m.response_metadata = std::move(meta);
-  if (has_usage) m.usage_metadata = usage_from(*usage);
+  if (has_usage) m.usage_metadata = usage_from(usage);
 
-  if (finish && finish->is_string() && finish->as_string() == "content_filter")
-    filtered_completion(shape, choice.contains("content_filter_results") ? choice.at("content_filter_results") : Json(),
-                        m.text());
+  if (is_string(finish) && string_equals(*finish, "content_filter"))
+    filtered_completion(shape, filter ? to_json(*filter) : Json(), m.text());
   return m;
 }
 
 AIMessageChunk StreamDecoder::decode(std::string_view data) {
-  Json j = parse_json(data, shape_);
-  if (!j.is_object()) bad_response(shape_, "stream event is not a JSON object");
-  if (const Json* err = j.find("error"); err && !err->is_null()) {
+  ParsedDocument parsed;
+  const Value& j = parsed.parse(data, shape_);
+  if (!j.IsObject()) bad_response(shape_, "stream event is not a JSON object");
+  const auto [error, model, fingerprint, prompt_filter, usage_value, choices] = members<6>(
+      j, {"error", "model", "system_fingerprint", "prompt_filter_results", "usage", "choices"});
+  if (error && !error->IsNull()) {
+    const Json body = to_json(j);
+    const Json& err = body.at("error");
     ProviderErrorInfo info = info_for(shape_);
-    info.code = err->is_object() ? err->value("code", "") : "";
-    info.provider_message = err->is_object() ? err->value("message", "") : err->dump();
-    info.body = j;
+    info.code = err.is_object() ? err.value("code", "") : "";
+    info.provider_message = err.is_object() ? err.value("message", "") : err.dump();
+    info.body = body;
     std::string msg = shape_.provider + ": error in stream";
     if (!info.code.empty()) msg += " " + info.code;
     msg += ": " + info.provider_message;
@@ -366,31 +521,36 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
 
   AIMessageChunk chunk;
   Json& meta = chunk.response_metadata;
-  if (const Json* model = j.find("model"); model && model->is_string() && !model->as_string().empty())
-    meta.set("model_name", model_of(j, shape_));
-  if (const Json* fp = j.find("system_fingerprint"); fp && fp->is_string()) meta.set("system_fingerprint", *fp);
-  if (const Json* p = j.find("prompt_filter_results"); p && p->is_array()) meta.set("prompt_filter_results", *p);
-  if (const Json* usage = j.find("usage"); usage && usage->is_object()) {
-    chunk.usage_metadata = usage_from(*usage);
-    meta.set("token_usage", token_usage_from(*usage));
+  if (is_string(model) && model->GetStringLength() > 0) {
+    if (!string_equals(*model, model_)) {
+      model_ = string_of(*model);
+      versioned_model_ = versioned_model_name(model_, shape_.model_version);
+    }
+    meta.set("model_name", versioned_model_);
   }
-  const Json* choices = j.find("choices");
-  if (!choices || !choices->is_array() || choices->empty()) return chunk;
-  const Json& choice = choices->at(std::size_t{0});
-  if (const Json* delta = choice.find("delta"); delta && delta->is_object()) {
-    if (const Json* c = delta->find("content"); c && c->is_string()) chunk.content = c->as_string();
-    if (const Json* calls = delta->find("tool_calls")) tool_call_chunks_from(*calls, chunk.tool_call_chunks);
-    if (const Json* r = delta->find("refusal"); r && r->is_string()) meta.set("refusal", *r);
+  if (is_string(fingerprint)) meta.set("system_fingerprint", string_of(*fingerprint));
+  if (prompt_filter && prompt_filter->IsArray()) meta.set("prompt_filter_results", to_json(*prompt_filter));
+  if (usage_value && usage_value->IsObject()) {
+    const Json usage = to_json(*usage_value);
+    chunk.usage_metadata = usage_from(usage);
+    meta.set("token_usage", token_usage_from(usage));
   }
-  if (const Json* f = choice.find("content_filter_results"); f && f->is_object() && !f->empty())
-    meta.set("content_filter_results", *f);
-  if (const Json* lp = choice.find("logprobs"); lp && lp->is_object()) meta.set("logprobs", *lp);
+  if (!choices || !choices->IsArray() || choices->Empty()) return chunk;
+  const auto [delta, filter, logprobs, finish] =
+      members<4>((*choices)[0], {"delta", "content_filter_results", "logprobs", "finish_reason"});
+  if (delta && delta->IsObject()) {
+    const auto [content, calls, refusal] = members<3>(*delta, {"content", "tool_calls", "refusal"});
+    if (is_string(content)) chunk.content = string_of(*content);
+    if (calls && calls->IsArray()) tool_call_chunks_from(to_json(*calls), chunk.tool_call_chunks);
+    if (is_string(refusal)) meta.set("refusal", string_of(*refusal));
+  }
+  if (filter && filter->IsObject() && filter->MemberCount() > 0) meta.set("content_filter_results", to_json(*filter));
+  if (logprobs && logprobs->IsObject()) meta.set("logprobs", to_json(*logprobs));
   content_so_far_ += chunk.content;
-  if (const Json* finish = choice.find("finish_reason"); finish && finish->is_string()) {
-    meta.set("finish_reason", *finish);
-    if (finish->as_string() == "content_filter")
-      filtered_completion(shape_, choice.contains("content_filter_results") ? choice.at("content_filter_results") : Json(),
-                          content_so_far_);
+  if (is_string(finish)) {
+    meta.set("finish_reason", string_of(*finish));
+    if (string_equals(*finish, "content_filter"))
+      filtered_completion(shape_, filter ? to_json(*filter) : Json(), content_so_far_);
   }
   return chunk;
 }

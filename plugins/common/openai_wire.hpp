@@ -48,6 +48,8 @@ public:
 private:
   ResponseShape shape_;
   std::string content_so_far_;
+  std::string model_;            // the last chunk's model and its reported name
+  std::string versioned_model_;
 };
 
 /// The model name to report: `model`, plus "-<version>" when a version is set

@@ -79,6 +79,7 @@ std::shared_ptr<ChatModel> make_openai(const ConfigNode& node, const ProviderCon
   o.organization = node.get_string("organization", from_env("OPENAI_ORG_ID"));
   o.project = node.get_string("project", from_env("OPENAI_PROJECT_ID"));
 
+  openai_wire::check_transport_security(node, o.base_url, !o.api_key.empty(), "base_url", "openai");
   CommonSettings common = openai_wire::parse_common_settings(node);
   if (common.model_name.empty()) node.fail("openai needs 'model' (e.g. gpt-4o-mini, or the local server's model name)");
   return std::make_shared<ChatOpenAI>(std::move(common), std::move(o));

@@ -1,5 +1,6 @@
 // SseParser: the same bytes give the same events whatever the split (whole,
-// byte at a time, and random pieces chosen by the input itself).
+// byte at a time, random pieces chosen by the input itself) and whether they
+// are taken with next() or next_event().
 #include "fuzz_check.hpp"
 
 #include <chainpp/sse.hpp>
@@ -88,5 +89,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const Outcome c = finish(pieces, {});
   chainpp::fuzz::check(same(a, c), "random pieces == whole");
+
+  // next_event() (no copy, reused buffers) between feeds gives the same events.
+  chainpp::SseParser viewed;
+  Outcome d;
+  for (std::size_t at3 = 0; at3 < all.size(); at3 += 3) {
+    viewed.feed(all.substr(at3, 3));
+    while (const chainpp::SseEvent* e = viewed.next_event()) d.events.push_back(*e);
+  }
+  d = finish(viewed, std::move(d));
+  chainpp::fuzz::check(same(a, d), "next_event() in 3-byte pieces == whole");
   return 0;
 }

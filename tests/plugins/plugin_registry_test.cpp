@@ -151,6 +151,23 @@ TEST_CASE("registry: a model keeps its library loaded; the library unloads after
   CHECK_FALSE(is_loaded(path));
 }
 
+TEST_CASE("registry: a copy made by bind() keeps the library loaded after the original is gone") {
+  const std::string path = test_path("test_upper");
+  std::shared_ptr<const ChatModel> bound;
+  {
+    PluginRegistry registry;
+    registry.load_file(path);
+    auto model = registry.create("upper", ConfigNode::from_json(Json{{"provider", "upper"}, {"prefix", "> "}}));
+    CallOptions o;
+    o.temperature = 0.0;
+    bound = model->bind(o)->with_rate_limiter(std::make_shared<RateLimiter>(1000.0, 5.0));
+  }
+  CHECK(is_loaded(path));
+  CHECK(bound->invoke(Messages{HumanMessage("bound")}).text() == "> BOUND");
+  bound.reset();
+  CHECK_FALSE(is_loaded(path));
+}
+
 TEST_CASE("registry: a model still owned elsewhere pins its library") {
   const std::string path = test_path("test_upper");
   RunnablePtr configured;

@@ -125,3 +125,16 @@ TEST_CASE("azure_openai: a C++ host configures a model from code, with an Entra 
   REQUIRE(model->to_config()["use_v1_api"].as_bool());
   REQUIRE_FALSE(model->to_config().contains("api_version"));
 }
+
+TEST_CASE("azure_openai: no credential over plain http:// except to loopback or when allowed") {
+  CleanEnv env;
+  const std::string base = "models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
+                           "    api_version: v\n    api_key: k\n";
+  REQUIRE_THROWS_WITH(make(base + "    azure_endpoint: http://example.openai.azure.com\n"),
+                      "app.yaml:7:21: azure_openai: refusing to send the credential over plain http:// to "
+                      "'example.openai.azure.com'; use https://, or set allow_insecure_http: true");
+  REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://127.0.0.1:8080\n"));
+  REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://localhost:8080\n"));
+  REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://[::1]:8080\n"));
+  REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://gateway.internal\n    allow_insecure_http: true\n"));
+}

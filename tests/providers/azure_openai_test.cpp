@@ -225,6 +225,26 @@ TEST_CASE_METHOD(Fixture, "native async: many calls in flight over pooled connec
   REQUIRE(stats["connections"].as_int() <= 8);
 }
 
+TEST_CASE_METHOD(Fixture, "native async: abatch and async streaming do not block the caller") {
+  auto m = model("gpt-35-turbo", "default_headers: {x-emulator-fault: 'slow-stream:50'}\nstream_usage: true\n");
+  std::mutex mutex;
+  std::string seen;
+  auto streamed = m->astream(seed_messages, [&](const AIMessageChunk& c) {
+    std::lock_guard lock(mutex);
+    seen += c.content;
+  });
+  // The stream takes several 50 ms gaps: the caller is back long before it ends.
+  REQUIRE(streamed.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+  auto batched = model()->abatch(std::vector<Messages>(3, seed_messages));
+  AIMessage merged = streamed.get();
+  REQUIRE(merged.text() == "J'adore la programmation.");
+  REQUIRE(seen == "J'adore la programmation.");
+  REQUIRE(merged.usage_metadata->total_tokens == 39);
+  auto results = batched.get();
+  REQUIRE(results.size() == 3);
+  for (const auto& r : results) REQUIRE(r.text() == "J'adore la programmation.");
+}
+
 TEST_CASE_METHOD(Fixture, "tool calling: bind_tools, the call parsed, and the ToolMessage answer round-trips") {
   auto tool = tool_from_function("get_weather", "Get the current weather", {{"location", "string", "City name", true}});
   auto m = model("gpt-4o")->bind_tools({tool}, Json("auto"), true);

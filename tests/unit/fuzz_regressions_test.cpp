@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <vector>
 
 using chainpp::Json;
 
@@ -23,7 +25,48 @@ constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 
 chainpp::openai_wire::ResponseShape shape() { return {"azure_openai", "", "req-1"}; }
 
+struct Parsed {
+  std::vector<chainpp::SseEvent> events;
+  bool complete = false;
+};
+
+Parsed parse_in_pieces(std::string_view bytes, std::size_t piece) {
+  chainpp::SseParser p;
+  for (std::size_t at = 0; at < bytes.size(); at += piece) p.feed(bytes.substr(at, piece));
+  Parsed out;
+  out.complete = p.finish();
+  while (auto e = p.next()) out.events.push_back(std::move(*e));
+  return out;
+}
+
 }  // namespace
+
+// sse_fuzz's property (the same events whatever the split) on the inputs that
+// exercise carried-over state: a BOM, CR at the end of a piece, [DONE] without
+// its blank line.
+TEST_CASE("sse: every split of a stream gives the same events", "[fuzz]") {
+  const std::string stream =
+      "\xEF\xBB\xBF: hi\r\nevent: delta\rid: 7\r\ndata: a\r\rdata:b\n\ndata: {\"x\":1}\r\n\r\ndata: [DONE]";
+  const Parsed whole = parse_in_pieces(stream, stream.size());
+  REQUIRE(whole.complete);
+  REQUIRE(whole.events.size() == 3);
+  CHECK(whole.events[0].event == "delta");
+  CHECK(whole.events[0].data == "a");
+  CHECK(whole.events[0].id == "7");
+  CHECK(whole.events[1].data == "b");
+  CHECK(whole.events[2].data == R"({"x":1})");
+  for (std::size_t piece = 1; piece < 8; ++piece) {
+    const Parsed split = parse_in_pieces(stream, piece);
+    INFO("piece size " << piece);
+    CHECK(split.complete == whole.complete);
+    REQUIRE(split.events.size() == whole.events.size());
+    for (std::size_t i = 0; i < whole.events.size(); ++i) {
+      CHECK(split.events[i].event == whole.events[i].event);
+      CHECK(split.events[i].data == whole.events[i].data);
+      CHECK(split.events[i].id == whole.events[i].id);
+    }
+  }
+}
 
 // sse_fuzz: an all-digit `retry:` longer than a long overflowed the reconnection
 // time (signed overflow: undefined behaviour, a UBSan report).
@@ -53,7 +96,7 @@ TEST_CASE("completion: huge token counts do not overflow the computed total", "[
 
 // stream_chunk_fuzz: two usage chunks whose counts add past INT64_MAX when the
 // chunks merge (UsageMetadata::operator+=).
-TEST_CASE("stream: merging huge usage counts does not overflow", "[fuzz][.fuzz-open]") {
+TEST_CASE("stream: merging huge usage counts does not overflow", "[fuzz]") {
   chainpp::UsageMetadata a;
   a.input_tokens = a.output_tokens = a.total_tokens = kMax;
   chainpp::UsageMetadata b = a;
@@ -64,7 +107,7 @@ TEST_CASE("stream: merging huge usage counts does not overflow", "[fuzz][.fuzz-o
 
 // json_fuzz: nesting depth was unbounded; a deep array overflowed the stack
 // (RapidJSON's recursive reader, then Json's recursive destructor).
-TEST_CASE("json: nesting deeper than the limit is a JsonError, not a stack overflow", "[fuzz][.fuzz-open]") {
+TEST_CASE("json: nesting deeper than the limit is a JsonError and no stack overflow", "[fuzz]") {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   REQUIRE_THROWS_AS(Json::parse(deep), chainpp::JsonError);
   const std::string ok = std::string(100, '[') + std::string(100, ']');
@@ -77,4 +120,20 @@ TEST_CASE("wire: a deeply nested response is a BadResponseError", "[fuzz][.fuzz-
   REQUIRE_THROWS_AS(chainpp::openai_wire::parse_completion(deep, shape()), chainpp::BadResponseError);
   chainpp::openai_wire::StreamDecoder decoder(shape());
   REQUIRE_THROWS_AS(decoder.decode(deep), chainpp::BadResponseError);
+}
+
+// json_fuzz, tool_args_fuzz: RapidJSON 1.1.0's full-precision number path
+// (kParseFullPrecisionFlag) calls clz(0) for a zero with an exponent (undefined;
+// Tencent/rapidjson#1249) and misreads long mantissas (Tencent/rapidjson#2326):
+// "0e100" parsed as 1.9e81, "0.184467440737095516159" as 1.5e-39.
+TEST_CASE("json: numbers with a zero mantissa or many digits parse to their value", "[fuzz]") {
+  CHECK(Json::parse("0e100").as_double() == 0.0);
+  CHECK(Json::parse("0e55").as_double() == 0.0);
+  CHECK(Json::parse("[0E+9]")[0].as_double() == 0.0);
+  CHECK(Json::parse("0.184467440737095516159").as_double() == Approx(0.18446744073709552));
+  std::vector<chainpp::ToolCall> calls;
+  std::vector<chainpp::InvalidToolCall> invalid;
+  chainpp::parse_tool_call("f", R"({"x": 0e55})", "call_1", calls, invalid);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].args.at("x").as_double() == 0.0);
 }

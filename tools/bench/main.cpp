@@ -4,14 +4,19 @@
 //
 //   chainpp-bench --config FILE --model NAME --mode invoke|stream --requests N
 //                 --concurrency C [--warmup W] [--expect TEXT] [--json]
+//   chainpp-bench --config FILE --mode load [--json]
 //
 // invoke: each answer's content must equal --expect (default: be non-empty).
 // stream: every chunk is merged into the message; the merged content must
 // equal --expect (default: be non-empty) and at least one chunk must carry
 // content. chunks_per_s counts chunks with content (as wrk's stream figure).
+// load: times loading the configuration's plugins (dlopen + register) in this
+// fresh process, then App::load of the whole configuration.
 // Exit codes: 0 all requests succeeded, 1 some failed, 2 bad arguments or configuration.
 #include <chainpp/app.hpp>
+#include <chainpp/config.hpp>
 #include <chainpp/errors.hpp>
+#include <chainpp/registry.hpp>
 
 #include <sys/resource.h>
 
@@ -21,6 +26,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -37,7 +43,8 @@ constexpr int exit_usage = 2;
 
 constexpr const char* usage_text =
     "usage: chainpp-bench --config FILE --model NAME --mode invoke|stream --requests N --concurrency C\n"
-    "                     [--warmup W] [--expect TEXT] [--system TEXT] [--message TEXT] [--json]\n";
+    "                     [--warmup W] [--expect TEXT] [--system TEXT] [--message TEXT] [--json]\n"
+    "       chainpp-bench --config FILE --mode load [--json]\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -96,10 +103,11 @@ Options parse_args(int argc, char** argv) {
     else throw UsageError("unknown option '--" + name + "'");
   }
   if (o.config.empty()) throw UsageError("--config is required");
-  if (o.model.empty()) throw UsageError("--model is required");
+  if (o.mode == "load") return o;
   if (o.mode != "invoke" && o.mode != "stream")
-    throw UsageError(o.mode.empty() ? "--mode is required (invoke or stream)"
-                                    : "--mode must be invoke or stream, not '" + o.mode + "'");
+    throw UsageError(o.mode.empty() ? "--mode is required (invoke, stream or load)"
+                                    : "--mode must be invoke, stream or load, not '" + o.mode + "'");
+  if (o.model.empty()) throw UsageError("--model is required");
   if (o.requests < 0) throw UsageError("--requests is required");
   if (o.concurrency < 0) throw UsageError("--concurrency is required");
   if (o.concurrency > 4096) throw UsageError("--concurrency must be at most 4096");
@@ -210,7 +218,55 @@ long peak_rss_kb() {
   return u.ru_maxrss;  // kilobytes on Linux
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// --mode load: the plugins of `plugins.load` loaded into a fresh registry
+// (the first dlopen in this process), then the whole configuration.
+int run_load(const Options& o) {
+  namespace fs = std::filesystem;
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    const chainpp::ConfigNode root = chainpp::ConfigNode::load_file(o.config);
+    const std::string base_dir = fs::absolute(o.config).parent_path().string();
+    const double parse_ms = ms_since(t0);
+    const auto t1 = std::chrono::steady_clock::now();
+    chainpp::PluginRegistry registry;
+    std::size_t plugins = 0;
+    const chainpp::ConfigNode* section = root.find("plugins");
+    const chainpp::ConfigNode* load = section ? section->find("load") : nullptr;
+    if (load && load->is_list()) {
+      const auto dirs = chainpp::plugin_search_dirs(root, base_dir);
+      for (const auto& entry : load->as_string_list()) {
+        const bool is_path = entry.find('/') != std::string::npos || entry.ends_with(".so");
+        if (is_path) registry.load_file(entry, base_dir);
+        else registry.load(entry, dirs);
+        ++plugins;
+      }
+    }
+    const double plugin_ms = ms_since(t1);
+    const auto t2 = std::chrono::steady_clock::now();
+    const chainpp::App app = chainpp::App::load(o.config);
+    const double app_ms = ms_since(t2);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"load\",\"plugins\":%zu,\"config_parse_ms\":%.3f,\"plugin_load_ms\":%.3f,"
+                  "\"app_load_ms\":%.3f,\"peak_rss_kb\":%ld}",
+                  plugins, parse_ms, plugin_ms, app_ms, peak_rss_kb());
+    if (o.json) std::cout << line << std::endl;
+    else
+      std::printf("%zu plugin(s) loaded in %.3f ms (dlopen + register); App::load %.3f ms; peak RSS %ld kB\n",
+                  plugins, plugin_ms, app_ms, peak_rss_kb());
+    return exit_ok;
+  } catch (const chainpp::Error& e) {
+    std::cerr << "chainpp-bench: " << e.what() << "\n";
+    return exit_usage;
+  }
+}
+
 int run(const Options& o) {
+  if (o.mode == "load") return run_load(o);
   chainpp::ChatModelPtr model;
   try {
     model = chainpp::App::load(o.config).model(o.model);
@@ -221,7 +277,7 @@ int run(const Options& o) {
   const Driver driver(o, model);
   if (o.warmup > 0) {
     auto w = driver.run(o.warmup, o.concurrency);
-    if (w.errors == w.latencies_us.size() && w.errors > 0) {
+    if (w.errors > 0 && static_cast<std::size_t>(w.errors) == w.latencies_us.size()) {
       std::cerr << "chainpp-bench: every warm-up request failed: " << w.first_error << "\n";
       return exit_failed;
     }

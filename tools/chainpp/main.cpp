@@ -2,11 +2,14 @@
 //
 //   chainpp run CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]
 //   chainpp chat CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]
+//   chainpp batch CONFIG --pipeline NAME --inputs IN.jsonl --output OUT.jsonl [--concurrency N] [--rpm R]
+//                 [--tpm T] [--max-failures F] [--retry-failed] [--json]
 //   chainpp plugins [CONFIG]
 //   chainpp validate CONFIG
 //
 // Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.
 #include <chainpp/app.hpp>
+#include <chainpp/batch_runner.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/registry.hpp>
 #include <chainpp/usage_cost.hpp>
@@ -17,9 +20,12 @@
 #include <Poco/Util/OptionProcessor.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -36,6 +42,7 @@ using Poco::Util::OptionSet;
 constexpr int exit_ok = 0;
 constexpr int exit_usage = 2;
 constexpr int exit_provider = 3;
+constexpr int exit_interrupted = 130;  // batch stopped by Ctrl-C, as a shell reports SIGINT
 
 /// A usage error of the command line (exit 2).
 struct UsageError : std::runtime_error {
@@ -248,6 +255,120 @@ int chat_command(const std::map<std::string, std::vector<std::string>>& opts, co
   return exit_ok;
 }
 
+// ---------------------------------------------------------------- batch
+
+OptionSet batch_options() {
+  OptionSet set;
+  set.addOption(valued("pipeline", "NAME", "the pipeline to run (default: the only one)"));
+  set.addOption(valued("inputs", "FILE", "JSONL file: one JSON object of pipeline inputs per line (required)"));
+  set.addOption(valued("output", "FILE", "JSONL file the results are appended to; resumed when it exists (required)"));
+  set.addOption(valued("concurrency", "N", "calls at once (default 4)"));
+  set.addOption(valued("rpm", "R", "at most R requests per minute"));
+  set.addOption(valued("tpm", "T", "at most T tokens per minute (estimated before a call, corrected after)"));
+  set.addOption(valued("max-failures", "F", "stop starting new inputs after F failures"));
+  set.addOption(flag("retry-failed", "run again the inputs whose recorded result is a failure"));
+  set.addOption(flag("json", "write each output in its JSON form (an AI message as its JSON object)"));
+  return set;
+}
+
+double number_option(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name,
+                     double fallback, double minimum) {
+  if (!has(opts, name)) return fallback;
+  const std::string text = value_of(opts, name);
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size() && value >= minimum) return value;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--" + name + " expects a number of at least " + std::to_string(static_cast<long>(minimum)) +
+                   ", got '" + text + "'");
+}
+
+/// Progress on standard error: a live line redrawn in place on a terminal, a
+/// plain line every 2 s or 10% of the inputs otherwise.
+class ProgressDisplay {
+public:
+  explicit ProgressDisplay(bool terminal) : terminal_(terminal) {}
+
+  void update(const chainpp::BatchProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    const std::size_t todo = p.total - p.skipped;
+    const std::size_t tenth = todo == 0 ? 10 : p.done * 10 / todo;
+    if (terminal_) {
+      if (drawn_ && now - last_ < std::chrono::milliseconds(100) && p.remaining() > 0) return;
+      std::cerr << "\r\033[K" << chainpp::format_batch_progress(p) << std::flush;
+      drawn_ = true;
+    } else {
+      if (now - last_ < std::chrono::seconds(2) && tenth == last_tenth_) return;
+      std::cerr << chainpp::format_batch_progress(p) << '\n' << std::flush;
+    }
+    last_ = now;
+    last_tenth_ = tenth;
+  }
+
+  /// Clears the live line before the summary.
+  void finish() {
+    if (terminal_ && drawn_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+private:
+  bool terminal_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::size_t last_tenth_ = 0;
+};
+
+/// Set by the first SIGINT of a batch; a second one ends the process at once.
+std::atomic<bool> batch_interrupted{false};
+
+void on_batch_sigint(int) {
+  batch_interrupted = true;
+  ::signal(SIGINT, SIG_DFL);
+  static const char message[] =
+      "\nbatch: interrupted, finishing the calls in flight (Ctrl-C again to quit at once)\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+}
+
+int batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
+  const std::string config_path = only_config(args, "batch");
+  for (const char* required : {"inputs", "output"})
+    if (value_of(opts, required).empty())
+      throw UsageError(std::string("chainpp batch: --") + required + " FILE is required (see chainpp batch --help)");
+  chainpp::BatchOptions options;
+  options.concurrency = static_cast<int>(number_option(opts, "concurrency", 4, 1));
+  options.rpm = number_option(opts, "rpm", 0, 0);
+  options.tpm = number_option(opts, "tpm", 0, 0);
+  options.max_failures = static_cast<int>(number_option(opts, "max-failures", 0, 0));
+  options.retry_failed = has(opts, "retry-failed");
+  options.json_output = has(opts, "json");
+
+  chainpp::App app = chainpp::load_app(config_path);
+  const std::string name =
+      choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
+  chainpp::RunnablePtr pipeline = app.pipeline(name);
+  options.required_inputs = app.pipeline_inputs(name);
+  options.usage_cost = usage_handler(app, options.run_config);
+
+  ProgressDisplay display(::isatty(STDERR_FILENO) != 0);
+  options.on_progress = [&display](const chainpp::BatchProgress& p) { display.update(p); };
+  options.stop_requested = [] { return batch_interrupted.load(); };
+  ::signal(SIGINT, on_batch_sigint);
+  const chainpp::BatchSummary summary =
+      chainpp::run_batch(*pipeline, value_of(opts, "inputs"), value_of(opts, "output"), options);
+  ::signal(SIGINT, SIG_DFL);
+  display.finish();
+  if (summary.interrupted)
+    std::cerr << "batch: interrupted, " << summary.remaining()
+              << " inputs not started (run the same command again to resume)\n";
+  if (summary.stopped)
+    std::cerr << "batch: stopped after " << summary.failed << " failures (--max-failures " << options.max_failures
+              << "), " << summary.remaining() << " inputs not started\n";
+  std::cerr << chainpp::format_batch_summary(summary) << '\n';
+  if (summary.interrupted) return exit_interrupted;
+  return summary.failed > 0 || summary.stopped ? exit_provider : exit_ok;
+}
+
 // ---------------------------------------------------------------- plugins
 
 OptionSet no_options() { return OptionSet(); }
@@ -302,6 +423,16 @@ const Command commands[] = {
      "Talks to a model of CONFIG: one exchange with --message, otherwise a conversation\n"
      "reading one message per line from the terminal or standard input.",
      &chat_options, &chat_command},
+    {"batch", "CONFIG --inputs IN.jsonl --output OUT.jsonl [options]",
+     "Runs a pipeline of CONFIG over IN.jsonl (one JSON object of inputs per line)\n"
+     "and appends one line per input to OUT.jsonl as each call completes:\n"
+     "{\"line\":N,\"output\":...,\"usage\":{...}|null,\"error\":{...}|null}.\n"
+     "Running it again resumes: inputs with a result are skipped (failed ones\n"
+     "too, unless --retry-failed). Progress and a summary go to standard error.\n"
+     "Ctrl-C stops starting inputs and waits for the calls in flight (exit 130);\n"
+     "a second Ctrl-C quits at once. Exits 3 when an input failed or\n"
+     "--max-failures stopped the batch.",
+     &batch_options, &batch_command},
     {"plugins", "[CONFIG]",
      "Lists the plugins found in the default directory, CHAINPP_PLUGIN_PATH and\n"
      "CONFIG's plugins.paths, with their path, version and providers.",
@@ -317,6 +448,7 @@ void print_main_help(std::ostream& out) {
          "Commands:\n"
          "  run       run a pipeline of a configuration\n"
          "  chat      talk to a model of a configuration\n"
+         "  batch     run a pipeline over a JSONL file of inputs, resumably\n"
          "  plugins   list the plugins found\n"
          "  validate  check a configuration without calling any model\n\n"
          "Run 'chainpp COMMAND --help' for a command's options.\n"

@@ -127,6 +127,13 @@ public:
   std::vector<AIMessage> batch(const std::vector<Messages>& inputs, const CallOptions& options = {},
                                const RunConfig& config = {}) const;
   std::future<AIMessage> ainvoke(Messages messages, CallOptions options = {}, RunConfig config = {}) const;
+  /// batch() on another thread; the caller is not blocked.
+  std::future<std::vector<AIMessage>> abatch(std::vector<Messages> inputs, CallOptions options = {},
+                                             RunConfig config = {}) const;
+  /// Streams on another thread, calling `on_chunk` with each chunk as it arrives;
+  /// the future holds the merged message (or the call's error).
+  std::future<AIMessage> astream(Messages messages, std::function<void(const AIMessageChunk&)> on_chunk,
+                                 CallOptions options = {}, RunConfig config = {}) const;
 
   /// A copy of this model with `options` bound as its defaults.
   std::shared_ptr<const ChatModel> bind(const CallOptions& options) const;
@@ -162,8 +169,14 @@ protected:
   bool fires_chain_events() const override { return false; }
 
 private:
+  friend class PluginRegistry;
+  /// A copy made by bind() and friends, owning the plugin library as the original does.
+  std::shared_ptr<ChatModel> keep_library(std::shared_ptr<ChatModel> copy) const;
+
   CallOptions bound_;
   std::shared_ptr<RateLimiter> limiter_;
+  /// Set by the registry for a model made by a plugin: keeps its library loaded.
+  std::shared_ptr<const void> library_;
 };
 
 using ChatModelPtr = std::shared_ptr<const ChatModel>;

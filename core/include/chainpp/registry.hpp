@@ -10,6 +10,7 @@
 #include <chainpp/export.hpp>
 #include <chainpp/plugin.hpp>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,16 @@ CHAINPP_API std::string default_plugin_dir();
 /// found in an earlier directory shadows the same name later.
 CHAINPP_API std::vector<std::string> find_plugin_files(const std::vector<std::string>& dirs);
 
+/// What the registry checks before it loads a library (as ssh checks its files).
+struct CHAINPP_API PluginTrust {
+  /// Load files and directories that users other than the owner may write, or
+  /// that belong to another user (refused by default).
+  bool allow_writable = false;
+  /// Expected SHA-256 digests (64 hex digits) by plugin name ("azure_openai");
+  /// a plugin listed here whose file has another digest is refused.
+  std::map<std::string, std::string> sha256;
+};
+
 class CHAINPP_API PluginRegistry {
 public:
   PluginRegistry();
@@ -51,9 +62,13 @@ public:
   PluginRegistry(const PluginRegistry&) = delete;
   PluginRegistry& operator=(const PluginRegistry&) = delete;
 
+  /// Sets the checks made before loading a library (see PluginTrust).
+  void set_trust(PluginTrust trust);
+
   /// Loads the library at `path` (relative paths resolve against `base_dir`,
   /// which must then be given). Loading the same file twice is a no-op.
-  /// Throws PluginError: file not found, cannot load, not a chainpp plugin,
+  /// Throws PluginError: file not found, not trusted (writable by others, wrong
+  /// digest), cannot load, not a chainpp plugin,
   /// ABI mismatch, or a provider already provided by another plugin.
   PluginInfo load_file(const std::string& path, const std::string& base_dir = {});
   /// Finds `libchainpp_<name>.so` in `dirs` (first match) and loads it.

@@ -5,10 +5,10 @@
 #include <chainpp/export.hpp>
 
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chainpp {
 
@@ -37,8 +37,12 @@ public:
   void feed(std::string_view bytes);
   /// The oldest complete event not yet taken, or nullopt.
   std::optional<SseEvent> next();
+  /// Like next(), without a copy: the oldest complete event not yet taken, or
+  /// nullptr. It stays valid until the next feed() or finish(); its buffers
+  /// are reused for later events, so a stream allocates nothing per event.
+  const SseEvent* next_event();
   /// Number of complete events waiting in next().
-  std::size_t pending() const { return queue_.size(); }
+  std::size_t pending() const { return count_ - head_; }
 
   /// Declares the end of input. An event not terminated by a blank line is
   /// discarded (as the SSE specification says). Returns true when the stream
@@ -64,7 +68,9 @@ private:
   std::string data_;
   std::string event_;
   std::string last_id_;
-  std::deque<SseEvent> queue_;
+  std::vector<SseEvent> events_;  // events_[head_, count_) wait; slots past count_ keep their buffers
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
   std::optional<long> retry_ms_;
   int bom_matched_ = 0;  // bytes of a leading UTF-8 BOM matched so far; 3 = decided
   bool has_data_ = false;
