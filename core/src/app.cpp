@@ -14,15 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += ", ";
-    out += w;
-  }
-  return out;
-}
-
 template <class T>
 std::vector<std::string> names_of(const std::vector<std::pair<std::string, T>>& items) {
   std::vector<std::string> out;

@@ -79,15 +79,6 @@ std::string child_path(const std::string& parent, const std::string& key) {
 
 std::string subject(const std::string& path) { return path.empty() ? std::string("value") : path; }
 
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += ", ";
-    out += w;
-  }
-  return out;
-}
-
 bool is_null_text(std::string_view s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
 
 std::optional<bool> parse_bool(std::string_view s) {
@@ -529,6 +520,17 @@ Json ConfigNode::to_json() const {
     }
   }
   return Json();
+}
+
+std::string join(const std::vector<std::string>& words, std::string_view separator, std::string_view quote) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += separator;
+    out += quote;
+    out += w;
+    out += quote;
+  }
+  return out;
 }
 
 }  // namespace chainpp

@@ -1,4 +1,5 @@
 #include <chainpp/errors.hpp>
+#include <chainpp/config.hpp>
 #include <chainpp/prompts.hpp>
 
 #include <algorithm>
@@ -19,15 +20,6 @@ bool is_name_char(char c) {
                     hint);
 }
 
-std::string join(const std::vector<std::string>& names, const char* quote = "") {
-  std::string out;
-  for (const auto& n : names) {
-    if (!out.empty()) out += ", ";
-    out += quote + n + quote;
-  }
-  return out;
-}
-
 std::string list_or_none(const std::vector<std::string>& names) {
   return names.empty() ? std::string("(none)") : join(names);
 }
@@ -42,7 +34,7 @@ void check_variables(const std::vector<std::string>& expected, const ValueMap& v
   std::vector<std::string> received;
   for (const auto& [name, value] : variables) received.push_back(name);
   throw PromptError(std::string(missing.size() == 1 ? "missing variable " : "missing variables ") +
-                    join(missing, "'") + " for prompt template; expected: " + list_or_none(expected) +
+                    join(missing, ", ", "'") + " for prompt template; expected: " + list_or_none(expected) +
                     "; received: " + list_or_none(received));
 }
 

@@ -24,15 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string>& words, const char* separator = ", ") {
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += separator;
-    out += w;
-  }
-  return out;
-}
-
 // One loaded library. `library` is declared first so it is destroyed last:
 // the factories (code of the plugin) must go while it is still mapped.
 struct LoadedPlugin {

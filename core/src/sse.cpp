@@ -1,5 +1,7 @@
 #include <chainpp/sse.hpp>
 
+#include <climits>
+
 #include <cstring>
 
 namespace chainpp {
@@ -96,6 +98,7 @@ void SseParser::line(std::string_view text) {
     long ms = 0;
     for (const char c : value) {
       if (c < '0' || c > '9') return;
+      if (ms > (LONG_MAX - (c - '0')) / 10) return;  // a value that does not fit is ignored
       ms = ms * 10 + (c - '0');
     }
     retry_ms_ = ms;

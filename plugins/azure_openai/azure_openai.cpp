@@ -77,10 +77,7 @@ private:
 
 namespace {
 
-std::string from_env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
+using openai_wire::from_env;
 
 // A setting from the configuration, else from the environment variable.
 std::string setting(const ConfigNode& node, const char* key, const char* env) {

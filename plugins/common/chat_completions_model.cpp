@@ -4,6 +4,7 @@
 #include <chainpp/sse.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <mutex>
 
@@ -90,6 +91,11 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   s.default_headers = string_map(node, "default_headers");
   s.default_query = string_map(node, "default_query");
   return s;
+}
+
+std::string from_env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
 }
 
 void check_transport_security(const ConfigNode& node, const std::string& url, bool has_credential,

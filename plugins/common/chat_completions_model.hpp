@@ -34,6 +34,9 @@ const std::vector<std::string>& common_setting_keys();
 /// Reads the common keys of `node` (located ConfigErrors on bad values).
 CommonSettings parse_common_settings(const ConfigNode& node);
 
+/// The value of environment variable `name`, or "" when unset.
+std::string from_env(const char* name);
+
 /// Refuses (a located ConfigError) to send a credential over plain http:// to a
 /// host other than loopback, unless the node says `allow_insecure_http: true`
 /// (then warns once on stderr). `url_key` names the setting holding `url`.

@@ -416,7 +416,13 @@ UsageMetadata usage_from(const Json& usage) {
   UsageMetadata u;
   u.input_tokens = usage.value("prompt_tokens", std::int64_t{0});
   u.output_tokens = usage.value("completion_tokens", std::int64_t{0});
-  u.total_tokens = usage.value("total_tokens", u.input_tokens + u.output_tokens);
+  if (usage.contains("total_tokens")) {
+    u.total_tokens = usage.value("total_tokens", std::int64_t{0});
+  } else {  // the sum, saturating as UsageMetadata's += does
+    UsageMetadata sum{u.input_tokens, 0, u.input_tokens, std::nullopt, std::nullopt};
+    sum += UsageMetadata{0, u.output_tokens, u.output_tokens, std::nullopt, std::nullopt};
+    u.total_tokens = sum.total_tokens;
+  }
   if (const Json* d = usage.find("prompt_tokens_details"); d && d->is_object() && d->contains("cached_tokens"))
     u.cache_read = d->value("cached_tokens", std::int64_t{0});
   if (const Json* d = usage.find("completion_tokens_details"); d && d->is_object() && d->contains("reasoning_tokens"))

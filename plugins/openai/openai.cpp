@@ -54,10 +54,7 @@ private:
 
 namespace {
 
-std::string from_env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
-}
+using openai_wire::from_env;
 
 std::shared_ptr<ChatModel> make_openai(const ConfigNode& node, const ProviderContext&) {
   std::vector<std::string> keys = openai_wire::common_setting_keys();

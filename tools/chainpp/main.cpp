@@ -38,6 +38,7 @@ namespace {
 namespace fs = std::filesystem;
 using Poco::Util::Option;
 using Poco::Util::OptionSet;
+using chainpp::join;
 
 constexpr int exit_ok = 0;
 constexpr int exit_usage = 2;
@@ -60,15 +61,6 @@ struct Command {
 Option flag(const char* name, const char* description) { return Option(name, "", description).required(false); }
 Option valued(const char* name, const char* arg, const char* description) {
   return Option(name, "", description).required(false).argument(arg);
-}
-
-std::string join(const std::vector<std::string>& words, const char* separator = ", ") {
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += separator;
-    out += w;
-  }
-  return out;
 }
 
 bool has(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name) {

@@ -133,4 +133,8 @@ CHAINPP_API std::string located(const SourceLocation& where, const std::string& 
 /// enough to be a plausible typo.
 CHAINPP_API std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+/// `words` joined by `separator`, each between `quote`s: join({"a", "b"}) is "a, b".
+CHAINPP_API std::string join(const std::vector<std::string>& words, std::string_view separator = ", ",
+                             std::string_view quote = "");
+
 }  // namespace chainpp
