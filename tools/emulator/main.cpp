@@ -11,7 +11,7 @@
 namespace {
 
 const char* kUsage =
-    "usage: azure-openai-emulator [--host ADDR] [--port N] [--config FILE] [--quiet]\n"
+    "usage: azure-openai-emulator [--host ADDR] [--port N] [--config FILE] [--quiet] [--tls-cert PEM --tls-key PEM]\n"
     "  --port 0 picks a free port; the first line printed is 'listening on HOST:PORT'.\n"
     "  Without --config, the built-in configuration (tools/emulator/emulator.yaml) is used.\n";
 
@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
       options.host = value();
     } else if (arg == "--config") {
       config_path = value();
+    } else if (arg == "--tls-cert") {
+      options.tls_cert = value();
+    } else if (arg == "--tls-key") {
+      options.tls_key = value();
     } else if (arg == "--quiet") {
       options.quiet = true;
     } else if (arg == "--help" || arg == "-h") {

@@ -10,6 +10,9 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
@@ -937,7 +940,16 @@ int run(const Config& config, const ServerOptions& options) {
   state.config = config;
   state.quiet = options.quiet;
 
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options.host, options.port), 256);
+  const Poco::Net::SocketAddress address(options.host, options.port);
+  Poco::Net::ServerSocket socket;
+  if (!options.tls_cert.empty()) {
+    Poco::Net::initializeSSL();
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, options.tls_key, options.tls_cert, "", Poco::Net::Context::VERIFY_NONE);
+    socket = Poco::Net::SecureServerSocket(address, 256, context);
+  } else {
+    socket = Poco::Net::ServerSocket(address, 256);
+  }
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(256);
   params->setMaxQueued(1024);
