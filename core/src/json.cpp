@@ -7,7 +7,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <system_error>
 #include <string>
 
 namespace chainpp {
@@ -32,6 +35,26 @@ public:
     return add(Json(static_cast<long long>(u)));
   }
   bool Double(double d) { return add(Json(d)); }
+  // Numbers arrive as text (kParseNumbersAsStringsFlag) and are converted here
+  // exactly: integers that fit as int64, everything else by correctly rounded
+  // from_chars, so that dump() and parse() round-trip every value.
+  bool RawNumber(const char* str, rapidjson::SizeType len, bool) {
+    const char* end = str + len;
+    if (std::find_if(str, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end) {
+      std::int64_t i = 0;
+      auto r = std::from_chars(str, end, i);
+      if (r.ec == std::errc() && r.ptr == end) return add(Json(static_cast<long long>(i)));
+    }
+    double d = 0;
+    auto r = std::from_chars(str, end, d);
+    if (r.ec == std::errc::result_out_of_range) {
+      // RapidJSON refuses numbers too big for a double; what is left is underflow.
+      d = 0.0;
+    } else if (r.ec != std::errc() || r.ptr != end) {
+      return false;
+    }
+    return add(Json(d));
+  }
   bool String(const char* s, rapidjson::SizeType n, bool) { return add(Json(std::string(s, n))); }
   bool StartObject() { return push(Json::object()); }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
@@ -140,9 +163,10 @@ Json Json::parse(std::string_view text) {
   rapidjson::Reader reader;
   rapidjson::MemoryStream ms(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
-  // Not kParseFullPrecisionFlag: RapidJSON 1.1's full-precision path misreads
-  // numbers such as 0e100 (found by fuzzing; Tencent/rapidjson#1249, #2326).
-  auto ok = reader.Parse<rapidjson::kParseNanAndInfFlag>(is, builder);
+  // Numbers as strings, converted by RawNumber: RapidJSON 1.1's own number
+  // paths misread some (0e100 with kParseFullPrecisionFlag; Tencent/rapidjson
+  // #1249, #2326) or round inexactly without it (found by fuzzing).
+  auto ok = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseNumbersAsStringsFlag>(is, builder);
   if (builder.too_deep) {
     throw JsonError("invalid JSON at offset " + std::to_string(ok.Offset()) + ": nesting deeper than " +
                     std::to_string(Builder::max_depth) + " levels");
