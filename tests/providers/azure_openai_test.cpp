@@ -210,6 +210,17 @@ TEST_CASE_METHOD(Fixture, "streaming: the first delta is in the caller's hands b
   REQUIRE(at.back() - at.front() >= std::chrono::milliseconds(300));
 }
 
+TEST_CASE_METHOD(Fixture, "an abandoned stream closes its connection; the next call on the pool succeeds") {
+  auto m = model("gpt-35-turbo", "default_headers: {x-emulator-fault: 'slow-stream:20'}\n");
+  {
+    auto s = m->stream(seed_messages);
+    REQUIRE(s.next().has_value());  // the first chunk, then the caller walks away
+  }
+  REQUIRE(model()->invoke(seed_messages).text() == "J'adore la programmation.");
+  REQUIRE(emu.stats()["requests"].as_int() == 2);
+  REQUIRE(emu.stats()["connections"].as_int() == 2);  // the half-read connection was not reused
+}
+
 TEST_CASE_METHOD(Fixture, "native async: many calls in flight over pooled connections") {
   auto m = model();
   std::vector<std::future<AIMessage>> futures;
