@@ -2,6 +2,7 @@
 // against the local Azure OpenAI emulator (concurrency, 429s, a SIGKILL mid-run).
 #include "emulator_process.hpp"
 #include "run_command.hpp"
+#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <chainpp/json.hpp>
@@ -31,18 +32,9 @@ using Result = chainpp::test::CommandResult;
 
 namespace {
 
-const fs::path work = fs::temp_directory_path() / ("chainpp_batch_cli_test." + std::to_string(::getpid()));
-struct RemoveAtExit {
-  ~RemoveAtExit() {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  }
-} remove_at_exit;
+const chainpp::test::TempDir work("chainpp_batch_cli_test");
 
-std::string path(const std::string& name) {
-  fs::create_directories(work);
-  return (work / name).string();
-}
+std::string path(const std::string& name) { return work.path(name); }
 void write(const std::string& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 std::string read(const std::string& p) { return chainpp::test::read_file(p); }
 

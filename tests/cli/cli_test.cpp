@@ -1,6 +1,7 @@
 // Runs the real `chainpp` binary on configurations using the fake provider and
 // asserts its exact standard output, standard error and exit code.
 #include "run_command.hpp"
+#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,13 +22,7 @@ namespace {
 using Result = chainpp::test::CommandResult;
 
 // One directory per process for files a test writes: ctest may run test cases in parallel.
-const fs::path work = fs::temp_directory_path() / ("chainpp_cli_test." + std::to_string(::getpid()));
-struct RemoveAtExit {
-  ~RemoveAtExit() {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  }
-} remove_at_exit;
+const chainpp::test::TempDir work("chainpp_cli_test");
 
 // Runs `chainpp args...` with `input` on standard input and `env` ("NAME=value ...") set.
 Result run(const std::vector<std::string>& args, const std::string& input = "", const std::string& env = "") {
@@ -178,8 +173,7 @@ TEST_CASE("cli: plugins lists the fake plugin with its path, version and provide
 }
 
 TEST_CASE("cli: plugins lists a plugin the configuration loads by path") {
-  fs::create_directories(work);
-  const std::string yaml = (work / "by_path.yaml").string();
+  const std::string yaml = work.path("by_path.yaml");
   std::ofstream(yaml) << "plugins: {load: [" << test_plugin_dir << "/libchainpp_test_upper.so]}\n";
   Result r = run({"plugins", yaml});
   CHECK(r.err == "");

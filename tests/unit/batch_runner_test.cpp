@@ -1,5 +1,7 @@
 // run_batch: a pipeline over a JSONL file of inputs, one result line per input,
 // resumed after a kill, within concurrency and rate limits.
+#include "temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 #include <chainpp/batch_runner.hpp>
 #include <chainpp/chat_model.hpp>
@@ -76,18 +78,9 @@ struct Fixture {
   }
 };
 
-const fs::path work = fs::temp_directory_path() / ("chainpp_batch_runner_test." + std::to_string(::getpid()));
-struct RemoveAtExit {
-  ~RemoveAtExit() {
-    std::error_code ec;
-    fs::remove_all(work, ec);
-  }
-} remove_at_exit;
+const chainpp::test::TempDir work("chainpp_batch_runner_test");
 
-std::string path(const std::string& name) {
-  fs::create_directories(work);
-  return (work / name).string();
-}
+std::string path(const std::string& name) { return work.path(name); }
 
 void write(const std::string& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
