@@ -103,12 +103,13 @@ std::string message_id(const RunManager& run) { return "run-" + run.info().id + 
 }  // namespace
 
 AIMessage ChatModel::invoke(const Messages& messages, const CallOptions& options, const RunConfig& config) const {
+  throw_if_cancelled(config.stop, provider());
   const CallOptions opts = options.over(bound_);
   const RunManager run = start_run(config);
   if (run.active()) run.chat_model_start(messages, invocation_params(opts));
   try {
     if (limiter_) limiter_->acquire();
-    const CallContext ctx{run};
+    const CallContext ctx{run, config.stop};
     AIMessage result;
     if (prefers_streaming()) {
       AIMessageChunk merged;
@@ -138,22 +139,32 @@ Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOpt
     AIMessageChunk merged;
     std::string id;
     std::shared_ptr<const Runnable> keep_alive;
+    std::stop_token stop;
+    std::string provider;
   };
+  throw_if_cancelled(config.stop, provider());
   const CallOptions opts = options.over(bound_);
   auto st = std::make_shared<State>();
   st->run = start_run(config);
   st->id = message_id(st->run);
   st->keep_alive = weak_from_this().lock();
+  st->stop = config.stop;
+  st->provider = provider();
   if (st->run.active()) st->run.chat_model_start(messages, invocation_params(opts));
   try {
     if (limiter_) limiter_->acquire();
-    st->inner = generate_stream(messages, opts, CallContext{st->run});
+    st->inner = generate_stream(messages, opts, CallContext{st->run, st->stop});
   } catch (const std::exception& e) {
     st->run.llm_error(e);
     throw;
   }
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
     try {
+      if (st->stop.stop_requested()) {
+        ProviderErrorInfo info;
+        info.provider = st->provider;
+        throw CancelledError(st->provider + ": the stream was cancelled", std::move(info));
+      }
       auto c = st->inner.next();
       if (!c) {
         AIMessage done = st->merged.to_message();

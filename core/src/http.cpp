@@ -15,8 +15,12 @@
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <istream>
 #include <map>
@@ -179,7 +183,7 @@ Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
 }
 
-enum class Failure { timeout, connection };
+enum class Failure { timeout, connection, cancelled };
 
 }  // namespace
 
@@ -339,14 +343,66 @@ struct NetworkFailure {
   std::string what;
 };
 
+// Cancels the I/O of a call when the caller requests a stop: the stop
+// callback shuts the armed socket down, which wakes a blocked read or write at
+// once. The descriptor is armed only while its owner keeps the socket open
+// and is disarmed (under the same lock) before the socket may be closed or
+// pooled, so the callback never touches a descriptor that was reused.
+class StopWatch {
+public:
+  explicit StopWatch(const std::stop_token& token) : callback_(token, Fire{this}) {}
+  StopWatch(const StopWatch&) = delete;
+  StopWatch& operator=(const StopWatch&) = delete;
+
+  void arm(Poco::Net::HTTPClientSession& session) {
+    std::lock_guard lock(mutex_);
+    fd_ = session.socket().impl()->sockfd();
+    if (fired_) ::shutdown(fd_, SHUT_RDWR);
+  }
+  void disarm() {
+    std::lock_guard lock(mutex_);
+    fd_ = -1;
+  }
+  /// Whether a stop was requested while this watch existed.
+  bool fired() const { return fired_.load(); }
+
+private:
+  struct Fire {
+    StopWatch* watch;
+    void operator()() noexcept { watch->fire(); }
+  };
+  void fire() {
+    std::lock_guard lock(mutex_);
+    fired_ = true;
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  }
+
+  std::mutex mutex_;
+  int fd_ = -1;
+  std::atomic<bool> fired_{false};
+  std::stop_callback<Fire> callback_;  // last: unregistered (waiting for a running fire()) first
+};
+
+// Disarms a watch when an attempt's scope ends, before its socket may close.
+struct Disarm {
+  StopWatch* watch;
+  ~Disarm() {
+    if (watch) watch->disarm();
+  }
+};
+
 }  // namespace
 
 struct HttpClient::Impl {
   mutable std::mutex mutex;
   std::map<std::string, std::vector<IdleSession>> idle;
   std::map<std::string, Poco::Net::Context::Ptr> contexts;
-  std::function<void(double)> sleep = [](double s) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(s));
+  // Waits between retries; returns early when a stop is requested.
+  std::function<void(double, const std::stop_token&)> sleep = [](double s, const std::stop_token& stop) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    cv.wait_for(lock, stop, std::chrono::duration<double>(s), [] { return false; });
   };
   RetryPolicy::Random random;
   static constexpr std::size_t max_idle_per_host = 64;
@@ -419,6 +475,7 @@ struct HttpClient::Impl {
     std::unique_ptr<Poco::Net::HTTPResponse> response;
     std::istream* body = nullptr;
     HttpHeaders headers;
+    std::unique_ptr<StopWatch> watch;  // armed on conn's socket
   };
 
   // The one retry loop. Returns the connection positioned at a 2xx body; for
@@ -464,6 +521,7 @@ HttpHeaders headers_of(const Poco::Net::HTTPResponse& response) {
   const std::string message = info.provider + ": " + f.what + " (" + t.authority() + ")" +
                               context_text(request_id, attempts);
   if (f.kind == Failure::timeout) throw TimeoutError(message, std::move(info));
+  if (f.kind == Failure::cancelled) throw CancelledError(message, std::move(info));
   throw ConnectionError(message, std::move(info));
 }
 
@@ -507,12 +565,15 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
   deadline = o.total_timeout.count() > 0 ? Clock::now() + o.total_timeout : Clock::time_point::max();
   const RetryPolicy policy(o, random);
   const int max_attempts = 1 + std::max(o.max_retries, 0);
+  auto watch = std::make_unique<StopWatch>(request.stop);
+  const NetworkFailure cancelled{Failure::cancelled, "the call was cancelled"};
 
   for (int attempt = 1;; ++attempt) {
     attempts = attempt;
     std::exception_ptr error;      // the mapped error of this attempt
     HttpHeaders error_headers;     // response headers of a failed status, for the delay
     bool may_retry = false;
+    if (watch->fired()) throw_network(request.provider, target, cancelled, attempt - 1);
     if (remaining(deadline).count() <= 0) {
       throw_network(request.provider, target,
                     {Failure::timeout, "total timeout of " + format_seconds(o.total_timeout.count() / 1000.0) +
@@ -522,6 +583,7 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
     bool stale_retry_done = false;
     for (;;) {  // at most twice: once more on a fresh connection if a pooled one was stale
       Started s;
+      Disarm disarm{watch.get()};  // destroyed before s: the socket is disarmed before it closes
       bool got_status = false;
       try {
         s.conn = acquire(target, o, effective_read_timeout(o, deadline));
@@ -531,6 +593,7 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
           req.setContentLength64(static_cast<Poco::Int64>(request.body.size()));
         req.setKeepAlive(true);
         std::ostream& os = s.conn.session->sendRequest(req);
+        watch->arm(*s.conn.session);  // connected now
         os.write(request.body.data(), static_cast<std::streamsize>(request.body.size()));
         s.response = std::make_unique<Poco::Net::HTTPResponse>();
         std::istream& rs = s.conn.session->receiveResponse(*s.response);
@@ -540,8 +603,14 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
         const int status = static_cast<int>(s.response->getStatus());
         if (status >= 200 && status < 300) {
           s.headers = headers_of(*s.response);
-          if (!out) return s;
+          if (!out) {
+            disarm.watch = nullptr;  // stays armed while the body stream reads
+            s.watch = std::move(watch);
+            return s;
+          }
           out->body = read_all(rs, *s.response);
+          watch->disarm();
+          if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
           out->status = status;
           out->reason = s.response->getReason();
           out->headers = std::move(s.headers);
@@ -551,10 +620,13 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
         }
         error_headers = headers_of(*s.response);
         const std::string body = read_all(rs, *s.response);
+        watch->disarm();
+        if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
         if (s.response->getKeepAlive()) release(std::move(s.conn));
         error = make_http_error(request.provider, status, error_headers, body, attempt);
         may_retry = RetryPolicy::should_retry(status, error_headers);
       } catch (const Poco::Exception& e) {
+        if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
         const bool stale = s.conn.reused && !got_status &&
                            (dynamic_cast<const Poco::Net::NoMessageException*>(&e) ||
                             dynamic_cast<const Poco::Net::ConnectionResetException*>(&e) ||
@@ -572,6 +644,7 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
         }
         may_retry = true;
       } catch (const std::ios_base::failure& e) {
+        if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
         try {
           throw_network(request.provider, target, {Failure::connection, std::string("I/O error: ") + e.what()},
                         attempt);
@@ -594,7 +667,7 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
     } catch (const std::exception& e) {
       notify(on_retry, attempt, e, *delay);
     }
-    if (*delay > 0) sleep(*delay);
+    if (*delay > 0) sleep(*delay, request.stop);
   }
 }
 
@@ -613,9 +686,11 @@ struct HttpBodyStream::Impl {
   int attempts = 1;
   std::int64_t received = 0;
   bool ended = false;
+  std::unique_ptr<StopWatch> watch;  // armed on conn's socket until it closes or is pooled
   char buf[16384];
 
   void discard() {
+    if (watch) watch->disarm();
     if (conn.session) {
       try {
         conn.session->reset();
@@ -644,12 +719,16 @@ void HttpBodyStream::close() { impl_->discard(); }
 std::optional<std::string_view> HttpBodyStream::read() {
   Impl& s = *impl_;
   if (s.ended || !s.in) return std::nullopt;
+  const NetworkFailure cancelled{Failure::cancelled, "the stream was cancelled"};
   try {
+    if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
     if (remaining(s.deadline).count() <= 0)
       throw_network(s.provider, s.target, {Failure::timeout, "total timeout exceeded while reading the stream"},
                     s.attempts, status(), request_id());
     s.conn.set_receive_timeout(to_timespan(effective_read_timeout(s.options, s.deadline)));
     if (s.in->peek() == std::char_traits<char>::eof()) {
+      s.watch->disarm();
+      if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
       const auto& r = *s.response;
       if (r.hasContentLength() && r.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
           s.received != r.getContentLength64())
@@ -669,9 +748,11 @@ std::optional<std::string_view> HttpBodyStream::read() {
     throw;
   } catch (const Poco::Exception& e) {
     s.discard();
+    if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
     throw_network(s.provider, s.target, classify(e, true), s.attempts, status(), request_id());
   } catch (const std::ios_base::failure& e) {
     s.discard();
+    if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
     throw_network(s.provider, s.target, {Failure::connection, std::string("I/O error: ") + e.what()}, s.attempts,
                   status(), request_id());
   }
@@ -707,6 +788,7 @@ std::unique_ptr<HttpBodyStream> HttpClient::open(const HttpRequest& request, con
   s->response = std::move(started.response);
   s->in = started.body;
   s->headers = std::move(started.headers);
+  s->watch = std::move(started.watch);
   s->provider = request.provider;
   s->options = options;
   s->attempts = attempts;
@@ -726,7 +808,7 @@ void HttpClient::clear() {
 }
 
 void HttpClient::set_retry_hooks_for_test(std::function<void(double)> sleep, RetryPolicy::Random random) {
-  if (sleep) impl_->sleep = std::move(sleep);
+  if (sleep) impl_->sleep = [sleep = std::move(sleep)](double s, const std::stop_token&) { sleep(s); };
   impl_->random = std::move(random);
 }
 

@@ -58,7 +58,16 @@ RunConfig Runnable::child_config(const RunConfig& config, const RunManager& run)
   return child;
 }
 
+void throw_if_cancelled(const std::stop_token& stop, const std::string& who) {
+  if (!stop.stop_requested()) return;
+  ProviderErrorInfo info;
+  info.provider = who;
+  info.attempts = 0;
+  throw CancelledError(who + ": cancelled before it started", std::move(info));
+}
+
 Value Runnable::invoke(const Value& input, const RunConfig& config) const {
+  throw_if_cancelled(config.stop, name());
   if (!fires_chain_events() || config.callbacks.empty()) return do_invoke(input, config);
   RunManager run = start_run(config);
   run.chain_start(input);
@@ -104,6 +113,7 @@ Stream<Value> observed(Stream<Value> inner, std::shared_ptr<RunManager> run) {
 }  // namespace
 
 Stream<Value> Runnable::stream(const Value& input, const RunConfig& config) const {
+  throw_if_cancelled(config.stop, name());
   if (!fires_chain_events() || config.callbacks.empty()) return do_stream(input, config);
   auto run = std::make_shared<RunManager>(start_run(config));
   run->chain_start(input);
@@ -116,6 +126,7 @@ Stream<Value> Runnable::stream(const Value& input, const RunConfig& config) cons
 }
 
 Stream<Value> Runnable::transform(Stream<Value> input, const RunConfig& config) const {
+  throw_if_cancelled(config.stop, name());
   if (!fires_chain_events() || config.callbacks.empty()) return do_transform(std::move(input), config);
   auto run = std::make_shared<RunManager>(start_run(config));
   run->chain_start(Value());

@@ -201,6 +201,7 @@ HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const C
 AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOptions& options,
                                          const CallContext& ctx) const {
   HttpRequest request = make_request(messages, options, false);
+  request.stop = ctx.stop;
   const RunManager& run = ctx.run;
   HttpResponse response = HttpClient::shared().send(
       request, transport_for(options),
@@ -223,6 +224,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
     bool ended = false;
   };
   HttpRequest request = make_request(messages, options, true);
+  request.stop = ctx.stop;
   const RunManager& run = ctx.run;
   auto body = HttpClient::shared().open(
       request, transport_for(options),

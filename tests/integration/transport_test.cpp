@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <stop_token>
 #include <thread>
 
 using namespace chainpp;
@@ -70,6 +71,19 @@ void read_events(HttpBodyStream& body, Streamed& out) {
   out.complete = parser.finish();
   while (auto e = parser.next()) out.data.push_back(e->data);
 }
+
+// Requests a stop on `source` from another thread after `delay`.
+struct StopLater {
+  std::stop_source source;
+  std::jthread thread;
+  explicit StopLater(std::chrono::milliseconds delay)
+      : thread([this, delay] {
+          std::this_thread::sleep_for(delay);
+          source.request_stop();
+        }) {}
+};
+
+std::string authority() { return "(127.0.0.1:" + std::to_string(emulator().port()) + ")"; }
 
 struct Retry {
   int attempt;
@@ -561,4 +575,103 @@ TEST_CASE("TLS to a plain HTTP server fails as a ConnectionError") {
   }
   server.join();
   ::close(listener);
+}
+
+// ------------------------------------------------------------------ cancellation
+// Without cancellation each of these calls would end otherwise (a response
+// after the slow first byte, a TimeoutError, a RateLimitError), so the
+// CancelledError shows the stop took effect, without timing anything.
+
+TEST_CASE("a stop while waiting for the response cancels the call and drops its connection") {
+  for (const bool stream : {false, true}) {
+    emulator().reset();
+    HttpClient client;
+    auto o = fast();
+    o.read_timeout = std::chrono::milliseconds(20000);
+    auto req = azure(stream ? kSeedStreamBody : kSeedBody, "slow-first-byte:3000");
+    StopLater stop(std::chrono::milliseconds(100));
+    req.stop = stop.source.get_token();
+    try {
+      if (stream) client.open(req, o);
+      else client.send(req, o);
+      FAIL("expected CancelledError");
+    } catch (const CancelledError& e) {
+      CHECK(std::string(e.what()) == "azure_openai: the call was cancelled " + authority() + " (1 attempt)");
+      CHECK(e.attempts() == 1);
+      CHECK(e.status() == 0);
+    }
+    CHECK(client.idle_connections() == 0);
+    CHECK(client.send(azure(kSeedBody), fast()).status == 200);
+    CHECK(emulator().stats().at("connections").as_int() == 2);
+  }
+}
+
+TEST_CASE("a stop mid-stream ends the stream with CancelledError after the chunks that arrived") {
+  emulator().reset();
+  HttpClient client;
+  auto o = fast();
+  o.read_timeout = std::chrono::milliseconds(20000);
+  auto req = azure(kSeedStreamBody, "slow-stream:3000");
+  StopLater stop(std::chrono::milliseconds(200));
+  req.stop = stop.source.get_token();
+  auto body = client.open(req, o);
+  Streamed s;
+  try {
+    read_events(*body, s);
+    FAIL("expected CancelledError");
+  } catch (const CancelledError& e) {
+    CHECK(std::string(e.what()) ==
+          "azure_openai: the stream was cancelled " + authority() + " (request id " + request_id(1) + ", 1 attempt)");
+    CHECK(e.status() == 200);
+    CHECK(e.request_id() == request_id(1));
+  }
+  CHECK(s.data.size() == 1);  // the prompt filter chunk came before the first delay
+  CHECK_FALSE(body->read().has_value());
+  CHECK(client.idle_connections() == 0);
+  CHECK(client.send(azure(kSeedBody), fast()).status == 200);
+  CHECK(emulator().stats().at("connections").as_int() == 2);
+}
+
+TEST_CASE("a stop during the wait before a retry ends the call at once") {
+  emulator().reset();
+  HttpClient client;
+  auto req = azure(kSeedBody, "429");
+  req.headers.emplace_back("x-emulator-retry-after", "30");
+  req.headers.emplace_back("x-emulator-retry-after-ms", "none");
+  StopLater stop(std::chrono::milliseconds(100));
+  req.stop = stop.source.get_token();
+  int retries = 0;
+  try {
+    client.send(req, fast(), [&](int, const std::exception&, double delay) {
+      ++retries;
+      CHECK(delay == 30.0);
+    });
+    FAIL("expected CancelledError");
+  } catch (const CancelledError& e) {
+    CHECK(std::string(e.what()) == "azure_openai: the call was cancelled " + authority() + " (1 attempt)");
+  }
+  CHECK(retries == 1);
+  CHECK(emulator().stats().at("requests").as_int() == 1);
+}
+
+TEST_CASE("a call whose stop was requested before it started sends nothing") {
+  emulator().reset();
+  HttpClient client;
+  std::stop_source source;
+  source.request_stop();
+  auto req = azure(kSeedBody);
+  req.stop = source.get_token();
+  try {
+    client.send(req, fast());
+    FAIL("expected CancelledError");
+  } catch (const CancelledError& e) {
+    CHECK(std::string(e.what()) == "azure_openai: the call was cancelled " + authority() + " (0 attempts)");
+    CHECK(e.attempts() == 0);
+  }
+  CHECK(emulator().stats().at("requests").as_int() == 0);
+  // A stop source that is never used changes nothing.
+  std::stop_source unused;
+  req.stop = unused.get_token();
+  CHECK(client.send(req, fast()).status == 200);
+  CHECK(client.idle_connections() == 1);
 }

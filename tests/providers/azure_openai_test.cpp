@@ -18,6 +18,8 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
+#include <stop_token>
+#include <thread>
 
 using namespace chainpp;
 using chainpp::test::EmulatorProcess;
@@ -219,6 +221,96 @@ TEST_CASE_METHOD(Fixture, "an abandoned stream closes its connection; the next c
   REQUIRE(model()->invoke(seed_messages).text() == "J'adore la programmation.");
   REQUIRE(emu.stats()["requests"].as_int() == 2);
   REQUIRE(emu.stats()["connections"].as_int() == 2);  // the half-read connection was not reused
+}
+
+namespace {
+
+// Waits (bounded) until the emulator has received `n` requests.
+void wait_for_requests(const EmulatorProcess& emu, long n) {
+  for (int i = 0; i < 500 && emu.stats()["requests"].as_int() < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(emu.stats()["requests"].as_int() == n);
+}
+
+std::string what(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  }
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "cancellation: an async call in flight ends with CancelledError; the pool stays clean") {
+  // Without the stop the call would answer after 3 s: the error shows the stop took effect.
+  auto slow = model("gpt-35-turbo", "default_headers: {x-emulator-fault: 'slow-first-byte:3000'}\n");
+  std::stop_source source;
+  RunConfig config;
+  config.stop = source.get_token();
+  auto call = slow->ainvoke(seed_messages, {}, config);
+  wait_for_requests(emu, 1);
+  source.request_stop();
+  std::exception_ptr error;
+  try {
+    call.get();
+  } catch (const CancelledError&) {
+    error = std::current_exception();
+  }
+  REQUIRE(error);
+  REQUIRE(what(error) == "azure_openai: the call was cancelled (127.0.0.1:" + std::to_string(emu.port()) +
+                             ") (1 attempt)");
+  REQUIRE(model()->invoke(seed_messages).text() == "J'adore la programmation.");
+  REQUIRE(emu.stats()["connections"].as_int() == 2);  // the cancelled connection was closed, not pooled
+}
+
+TEST_CASE_METHOD(Fixture, "cancellation: an async stream stopped mid-way keeps the chunks delivered") {
+  auto slow = model("gpt-35-turbo", "default_headers: {x-emulator-fault: 'slow-stream:3000'}\n");
+  std::stop_source source;
+  RunConfig config;
+  config.stop = source.get_token();
+  std::promise<void> first;
+  int chunks = 0;
+  auto streamed = slow->astream(
+      seed_messages,
+      [&](const AIMessageChunk&) {
+        if (++chunks == 1) first.set_value();
+      },
+      {}, config);
+  first.get_future().wait();  // the prompt-filter chunk; the next one is 3 s away
+  source.request_stop();
+  std::string message;
+  try {
+    streamed.get();
+  } catch (const CancelledError& e) {
+    message = e.what();
+    REQUIRE(e.status() == 200);
+  }
+  REQUIRE(message == "azure_openai: the stream was cancelled (127.0.0.1:" + std::to_string(emu.port()) +
+                         ") (request id 00000000-0000-4000-8000-000000000001, 1 attempt)");
+  REQUIRE(chunks == 1);
+  REQUIRE(model()->invoke(seed_messages).text() == "J'adore la programmation.");
+  REQUIRE(emu.stats()["connections"].as_int() == 2);
+}
+
+TEST_CASE_METHOD(Fixture, "cancellation: a stop reaches every step of a chain; nothing is sent after it") {
+  auto prompt = ChatPromptTemplate::from_messages({{"human", "{input}"}});
+  std::stop_source source;
+  RunConfig config;
+  config.stop = source.get_token();
+  auto stop_here = make_lambda("stop_here", [&](const Value& v) {
+    source.request_stop();
+    return v;
+  });
+  auto chain = prompt | stop_here | model() | std::make_shared<StrOutputParser>();
+  REQUIRE_THROWS_WITH(chain->invoke(Value(ValueMap{{"input", Value("I love programming.")}}), config),
+                      "AzureChatOpenAI: cancelled before it started");
+  REQUIRE(emu.stats()["requests"].as_int() == 0);
+  // A stop requested before the chain starts ends it at its first step.
+  REQUIRE_THROWS_AS(chain->invoke(Value(ValueMap{{"input", Value("x")}}), config), CancelledError);
+  REQUIRE_THROWS_AS(model()->invoke(seed_messages, {}, config), CancelledError);
+  REQUIRE_THROWS_AS(model()->stream(seed_messages, {}, config), CancelledError);
+  REQUIRE(emu.stats()["requests"].as_int() == 0);
 }
 
 TEST_CASE_METHOD(Fixture, "native async: many calls in flight over pooled connections") {

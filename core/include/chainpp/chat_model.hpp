@@ -106,6 +106,7 @@ struct CHAINPP_API StructuredOutputOptions {
 /// What a provider's generate hooks get besides messages and options.
 struct CHAINPP_API CallContext {
   const RunManager& run;  ///< fire retry events through this
+  std::stop_token stop;   ///< the caller's cancellation (RunConfig::stop): pass it to HttpRequest::stop
 };
 
 class CHAINPP_API ChatModel : public Runnable {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,11 @@ struct CHAINPP_API HttpRequest {
   HttpHeaders headers;
   std::string body;
   std::string provider;
+  /// The caller's cancellation: once a stop is requested the call ends with
+  /// CancelledError at once (a blocked connect, read or retry wait included;
+  /// a connect already under way finishes or times out first) and its
+  /// connection is closed, never pooled half-read.
+  std::stop_token stop;
 };
 
 /// A complete response (2xx; other statuses raise errors).
@@ -119,7 +125,8 @@ public:
   /// TimeoutError or ConnectionError (status and request id filled) when the
   /// connection stalls or breaks mid-body.
   std::optional<std::string_view> read();
-  /// Closes the connection now without reading the rest.
+  /// Closes the connection now without reading the rest. (A stop requested on
+  /// the request's stop token also closes it, and read() then throws CancelledError.)
   void close();
 
 private:

@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -22,7 +23,15 @@ struct CHAINPP_API RunConfig {
   std::string run_name;      ///< overrides the runnable's name in callbacks
   std::string parent_run_id; ///< set by a parent run for its children
   int max_concurrency = 0;   ///< batch: calls at once (0: all inputs at once, up to 16)
+  /// Cancels the run and every nested run: a step not yet started throws
+  /// CancelledError, and a model call in flight (a stream included) ends at
+  /// once with CancelledError, its connection closed. Pair with a
+  /// std::stop_source: `config.stop = source.get_token(); ... source.request_stop();`
+  std::stop_token stop;
 };
+
+/// Throws CancelledError "<who>: cancelled before it started" when `stop` was requested.
+CHAINPP_API void throw_if_cancelled(const std::stop_token& stop, const std::string& who);
 
 class Runnable;
 using RunnablePtr = std::shared_ptr<const Runnable>;
