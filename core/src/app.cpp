@@ -66,6 +66,7 @@ struct App::State {
   std::vector<std::pair<std::string, std::shared_ptr<ChatPromptTemplate>>> prompts;
   std::vector<std::pair<std::string, RunnablePtr>> pipelines;
   std::vector<std::pair<std::string, std::vector<std::string>>> pipeline_inputs;
+  std::vector<std::pair<std::string, std::vector<RunnablePtr>>> pipeline_steps;
   Callbacks callbacks;
   std::shared_ptr<UsageCostHandler> usage;
 };
@@ -272,6 +273,7 @@ void build_pipelines(App::State& st) {
     }
     // Always a sequence: it holds the steps themselves (a plugin model's pointer
     // keeps its library loaded), never a pointer re-derived from the object.
+    st.pipeline_steps.emplace_back(name, runnables);
     RunnablePtr chain = make_sequence(std::move(runnables));
     RunConfig named = with;
     named.run_name = name;
@@ -357,6 +359,11 @@ ChatModelPtr App::model(const std::string& name) const {
 
 RunnablePtr App::pipeline(const std::string& name) const {
   if (const auto* p = find_named(state_->pipelines, name)) return *p;
+  throw ConfigError(located(config_file(*state_), unknown("pipeline", name, pipeline_names())));
+}
+
+std::vector<RunnablePtr> App::pipeline_steps(const std::string& name) const {
+  if (const auto* p = find_named(state_->pipeline_steps, name)) return *p;
   throw ConfigError(located(config_file(*state_), unknown("pipeline", name, pipeline_names())));
 }
 

@@ -1,202 +1,27 @@
 #include "batch.hpp"
+#include "batch_output.hpp"
 
 #include <chainpp/batch_runner.hpp>
 #include <chainpp/errors.hpp>
 
-#include <cxxabi.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <exception>
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <sstream>
 #include <thread>
-#include <typeinfo>
 
 namespace chainpp {
 
 namespace {
 
-namespace fs = std::filesystem;
+using Input = detail::BatchInput;
+using detail::BatchOutputFile;
 using Clock = std::chrono::steady_clock;
-
-// ------------------------------------------------------------------ files
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("batch: cannot read '" + path + "'");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_all(int fd, const std::string& data, const std::string& path) {
-  std::size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw InputError("batch: cannot write '" + path + "': " + std::strerror(errno));
-    written += static_cast<std::size_t>(n);
-  }
-}
-
-struct Input {
-  std::size_t line = 0;  // 1-based line number in the inputs file
-  std::string text;
-  int requeues = 0;      // times put back after a rate limit
-};
-
-/// The non-blank lines of the inputs file.
-std::vector<Input> read_inputs(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("batch: cannot read inputs '" + path + "'");
-  std::vector<Input> inputs;
-  std::string text;
-  for (std::size_t line = 1; std::getline(in, text); ++line) {
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    inputs.push_back(Input{line, std::move(text), 0});
-  }
-  return inputs;
-}
-
-/// Opens the output file for appending, locked against a second batch writing it.
-int open_output(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw InputError("batch: cannot write '" + path + "': " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    throw InputError("batch: '" + path + "' is being written by another batch");
-  }
-  return fd;
-}
-
-struct Existing {
-  std::map<std::size_t, bool> results;  // input line -> succeeded
-  bool rewritten = false;               // the file was replaced by a new one
-};
-
-/// The results already in an output file. Truncates a torn last line away; with
-/// `drop_failed`, rewrites the file without failed results (atomically: a new
-/// file renamed over the old one).
-Existing load_results(const std::string& path, bool drop_failed) {
-  Existing existing;
-  auto& results = existing.results;
-  std::string data = read_all(path);
-
-  struct Line {
-    std::size_t begin, end;  // [begin, end) without the newline
-    std::size_t input_line;
-    bool ok;
-  };
-  std::vector<Line> lines;
-  std::size_t keep = 0;  // bytes of complete, valid lines
-  std::size_t pos = 0;
-  std::size_t number = 0;
-  while (pos < data.size()) {
-    const std::size_t nl = data.find('\n', pos);
-    if (nl == std::string::npos) break;  // torn: no newline
-    ++number;
-    std::optional<Line> parsed;
-    try {
-      Json j = Json::parse(std::string_view(data).substr(pos, nl - pos));
-      const Json* line = j.is_object() ? j.find("line") : nullptr;
-      const Json* error = j.is_object() ? j.find("error") : nullptr;
-      if (line && line->is_integer() && line->as_int() > 0 && error)
-        parsed = Line{pos, nl, static_cast<std::size_t>(line->as_int()), error->is_null()};
-    } catch (const JsonError&) {
-    }
-    if (!parsed) {
-      if (nl + 1 < data.size())
-        throw InputError("batch: " + path + ":" + std::to_string(number) + ": not a batch result line");
-      break;  // the last line, cut by a killed run: dropped
-    }
-    lines.push_back(*parsed);
-    pos = nl + 1;
-    keep = pos;
-  }
-  if (keep < data.size()) fs::resize_file(path, keep);
-
-  bool rewrite = false;
-  for (const auto& l : lines) {
-    if (results.count(l.input_line)) rewrite = true;  // a duplicate: the later result wins
-    results[l.input_line] = l.ok;
-    if (!l.ok && drop_failed) rewrite = true;
-  }
-  if (!rewrite) return existing;
-
-  // Keep the last result of each input line, minus failures when retrying them.
-  std::map<std::size_t, std::size_t> last;  // input line -> index in lines
-  for (std::size_t i = 0; i < lines.size(); ++i) last[lines[i].input_line] = i;
-  std::string kept;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const Line& l = lines[i];
-    if (last[l.input_line] != i) continue;
-    if (!l.ok && drop_failed) {
-      results.erase(l.input_line);
-      continue;
-    }
-    kept.append(data, l.begin, l.end - l.begin + 1);
-  }
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw InputError("batch: cannot write '" + tmp + "': " + std::strerror(errno));
-  try {
-    write_all(fd, kept, tmp);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::fsync(fd);
-  ::close(fd);
-  fs::rename(tmp, path);
-  existing.rewritten = true;
-  return existing;
-}
-
-// ------------------------------------------------------------------ results
-
-/// The exception's class name without the chainpp:: prefix ("RateLimitError").
-std::string type_name(const std::exception& e) {
-  const char* mangled = typeid(e).name();
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled ? demangled : mangled;
-  std::free(demangled);
-  if (name.rfind("chainpp::", 0) == 0) name.erase(0, 9);
-  return name;
-}
-
-Json error_json(const std::exception& e) {
-  Json status, code, request_id;
-  if (const auto* p = dynamic_cast<const ProviderError*>(&e)) {
-    if (p->status() > 0) status = p->status();
-    if (!p->code().empty()) code = p->code();
-    if (!p->request_id().empty()) request_id = p->request_id();
-  }
-  return Json{{"type", type_name(e)}, {"message", e.what()}, {"status", status}, {"code", code},
-              {"request_id", request_id}};
-}
-
-Json output_json(const Value& v, bool json_output) {
-  if (json_output) return v.is_chunk() ? v.as_chunk().to_message().to_json() : v.to_json();
-  if (v.is_json()) return v.as_json();
-  return v.to_text();
-}
 
 /// Sums the usage of every chat-model call of one input.
 class UsageCollector : public CallbackHandler {
@@ -248,8 +73,8 @@ private:
 
 class Runner {
 public:
-  Runner(const Runnable& runnable, const BatchOptions& options, const std::string& output_path, int fd)
-      : runnable_(runnable), o_(options), path_(output_path), fd_(fd), start_(Clock::now()) {
+  Runner(const Runnable& runnable, const BatchOptions& options, BatchOutputFile& output)
+      : runnable_(runnable), o_(options), output_(output), start_(Clock::now()) {
     if (o_.rpm > 0) requests_.emplace(o_.rpm, 1.0);
     if (o_.tpm > 0) tokens_.emplace(o_.tpm, std::max(1.0, o_.tpm / 60.0));
     if (o_.usage_cost) cost_at_start_ = o_.usage_cost->totals().total_cost;
@@ -321,28 +146,17 @@ private:
     auto usage = std::make_shared<UsageCollector>();
     Json output, error;
     try {
-      Json parsed;
-      try {
-        parsed = Json::parse(input.text);
-      } catch (const JsonError& e) {
-        throw InputError(std::string("invalid JSON: ") + e.what());
-      }
-      if (!parsed.is_object()) throw InputError("expected a JSON object of pipeline inputs");
-      ValueMap variables;
-      for (const auto& [key, value] : parsed.as_object())
-        variables[key] = value.is_string() ? Value(value.as_string()) : Value::json(value);
-      for (const auto& name : o_.required_inputs)
-        if (!variables.count(name)) throw InputError("missing input '" + name + "'");
+      ValueMap variables = detail::batch_input_variables(input.text, o_.required_inputs);
       RunConfig config = o_.run_config;
       config.callbacks.push_back(usage);
-      output = output_json(runnable_.invoke(Value(std::move(variables)), config), o_.json_output);
+      output = detail::batch_output_json(runnable_.invoke(Value(std::move(variables)), config), o_.json_output);
     } catch (const RateLimitError& e) {
       if (requeue_after_rate_limit(input, e)) return;
-      error = error_json(e);
+      error = detail::batch_error_json(e);
     } catch (const std::exception& e) {
-      error = error_json(e);
+      error = detail::batch_error_json(e);
     } catch (...) {
-      error = error_json(std::runtime_error("unknown error"));
+      error = detail::batch_error_json(std::current_exception());
     }
     record(input, std::move(output), std::move(error), usage->usage(), estimate);
   }
@@ -364,15 +178,11 @@ private:
   void record(const Input& input, Json output, Json error, const std::optional<UsageMetadata>& usage,
               double estimate) {
     const bool ok = error.is_null();
-    Json line{{"line", input.line}, {"output", std::move(output)},
-              {"usage", usage ? usage->to_json() : Json()}, {"error", std::move(error)}};
-    std::string text = line.dump();
-    text += '\n';
+    const std::string text = detail::batch_result_line(input.line, std::move(output), usage, std::move(error));
     std::lock_guard lock(mutex_);
     if (failed_) return;
     try {
-      write_all(fd_, text, path_);
-      if (o_.fsync) ::fdatasync(fd_);
+      output_.append(text, o_.fsync);
     } catch (...) {
       failed_ = std::current_exception();
       return;
@@ -399,8 +209,7 @@ private:
 
   const Runnable& runnable_;
   const BatchOptions& o_;
-  const std::string path_;
-  const int fd_;
+  BatchOutputFile& output_;
   const Clock::time_point start_;
   double cost_at_start_ = 0;
 
@@ -435,30 +244,19 @@ std::string count(std::size_t n) { return with_thousands(static_cast<std::int64_
 
 BatchSummary run_batch(const Runnable& runnable, const std::string& inputs_path, const std::string& output_path,
                        const BatchOptions& options) {
-  std::vector<Input> inputs = read_inputs(inputs_path);
-  struct Output {
-    int fd;
-    ~Output() { ::close(fd); }
-  } output{open_output(output_path)};
-  const Existing existing = load_results(output_path, options.retry_failed);
-  if (existing.rewritten) {  // append to the new file
-    ::close(output.fd);
-    output.fd = -1;
-    output.fd = open_output(output_path);
-  }
-  const int fd = output.fd;
-
-  Runner runner(runnable, options, output_path, fd);
+  std::vector<Input> inputs = detail::read_batch_inputs(inputs_path);
+  BatchOutputFile output(output_path, options.retry_failed);
+  Runner runner(runnable, options, output);
   runner.progress().total = inputs.size();
   for (auto& input : inputs) {
-    if (existing.results.count(input.line))
+    if (output.results().count(input.line))
       ++runner.progress().skipped;
     else
       runner.add(std::move(input));
   }
   runner.run();
   if (auto failure = runner.failure()) std::rethrow_exception(failure);
-  if (options.fsync) ::fsync(fd);
+  if (options.fsync) output.sync();
   return runner.progress();
 }
 

@@ -2,6 +2,7 @@
 
 #include <chainpp/chat_model.hpp>
 #include <chainpp/errors.hpp>
+#include <chainpp/http.hpp>
 #include <chainpp/output_parsers.hpp>
 
 #include <thread>
@@ -54,6 +55,10 @@ CallOptions CallOptions::over(const CallOptions& base) const {
   take(r.parallel_tool_calls, parallel_tool_calls);
   take(r.stream_usage, stream_usage);
   take(r.timeout_seconds, timeout_seconds);
+  for (const auto& h : headers) {
+    std::erase_if(r.headers, [&](const auto& b) { return same_header_name(b.first, h.first); });
+    r.headers.push_back(h);
+  }
   return r;
 }
 

@@ -1,10 +1,12 @@
 #include <chainpp/config.hpp>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -110,6 +112,12 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
   }
   if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
   return static_cast<std::int64_t>(value);
+}
+
+// Decimal digits with an optional sign: an integer, however large.
+bool is_integer_text(std::string_view s) {
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) s.remove_prefix(1);
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::optional<double> parse_double(std::string_view s) {
@@ -306,12 +314,69 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 ConfigNode::ConfigNode() : d_(null_data()) {}
 ConfigNode::ConfigNode(std::shared_ptr<const detail::ConfigData> data) : d_(std::move(data)) {}
 
+namespace {
+
+// Where byte `offset` of `text` is (1-based line and column).
+SourceLocation offset_location(std::string_view text, std::size_t offset, const std::string& file) {
+  const std::string_view before = text.substr(0, offset);
+  const std::size_t line_start = before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1;
+  return SourceLocation{file, static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1,
+                        static_cast<int>(offset - line_start) + 1};
+}
+
+// Refuses text that is not UTF-8 YAML (a binary file, UTF-16, a stray byte)
+// before the YAML reader sees it: it would pass such bytes on to prompts and
+// requests, or stop with an error that does not say what is wrong.
+void check_yaml_text(std::string_view text, const std::string& file) {
+  const std::size_t bad = utf8_error_offset(text);
+  for (std::size_t i = 0; i < text.size() && i < bad; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", c);
+      throw ConfigError(located(offset_location(text, i, file),
+                                std::string("control character ") + hex + ": a configuration file must be UTF-8 text"));
+    }
+  }
+  if (bad != std::string_view::npos) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[bad]));
+    throw ConfigError(located(offset_location(text, bad, file),
+                              std::string("invalid UTF-8 byte ") + hex + ": a configuration file must be UTF-8 text"));
+  }
+}
+
+// yaml-cpp's message, with a hint when the line it points at (or the one
+// before) is indented with a tab, which YAML does not allow.
+std::string parser_message(std::string_view text, const YAML::Mark& mark, const std::string& message) {
+  if (mark.line < 0) return message;
+  std::vector<std::string_view> lines;  // lines 0 .. mark.line
+  for (std::size_t at = 0; lines.size() <= static_cast<std::size_t>(mark.line) && at <= text.size();) {
+    const std::size_t nl = std::min(text.find('\n', at), text.size());
+    lines.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  for (std::size_t back = 0; back < 2 && back < lines.size(); ++back) {
+    const std::string_view line = lines[lines.size() - 1 - back];
+    if (line.substr(0, line.find_first_not_of(" \t")).find('\t') != std::string_view::npos)
+      return message + " (line " + std::to_string(lines.size() - back) +
+             " is indented with a tab; YAML indents with spaces only)";
+  }
+  return message;
+}
+
+}  // namespace
+
 ConfigNode ConfigNode::parse_yaml(std::string_view text, const std::string& file_name) {
+  check_yaml_text(text, file_name);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {  // its own message is "bad file"; its limit is past ours
+    throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}),
+                              "the configuration is nested more than " + std::to_string(max_depth) + " levels deep"));
   } catch (const YAML::ParserException& e) {
-    throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}), e.msg));
+    throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}), parser_message(text, e.mark, e.msg)));
   } catch (const YAML::Exception& e) {
     throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}), e.msg));
   }
@@ -353,13 +418,21 @@ double ConfigNode::as_double() const {
   std::optional<double> v;
   if (is_scalar() && !d_->quoted) v = parse_double(d_->scalar);
   if (!v) fail(subject(path()) + " must be a number");
+  // No setting means anything by .nan or .inf, and comparisons with NaN let it
+  // pass every range check.
+  if (!std::isfinite(*v)) fail(subject(path()) + " must be a finite number");
   return *v;
 }
 
 std::int64_t ConfigNode::as_int() const {
   std::optional<std::int64_t> v;
   if (is_scalar() && !d_->quoted) v = parse_int(d_->scalar);
-  if (!v) fail(subject(path()) + " must be an integer");
+  if (!v) {
+    if (is_scalar() && !d_->quoted && is_integer_text(d_->scalar))
+      fail(subject(path()) + " must be an integer between " + std::to_string(std::numeric_limits<std::int64_t>::min()) +
+           " and " + std::to_string(std::numeric_limits<std::int64_t>::max()));
+    fail(subject(path()) + " must be an integer");
+  }
   return *v;
 }
 

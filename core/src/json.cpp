@@ -150,6 +150,34 @@ const char* to_string(Json::Type type) {
   return "?";
 }
 
+std::size_t utf8_error_offset(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t more = 0;             // continuation bytes
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the first continuation byte
+    if (c >= 0xC2 && c <= 0xDF) more = 1;
+    else if (c == 0xE0) more = 2, lo = 0xA0;        // no overlong forms
+    else if (c == 0xED) more = 2, hi = 0x9F;        // no UTF-16 surrogates
+    else if (c >= 0xE1 && c <= 0xEF) more = 2;
+    else if (c == 0xF0) more = 3, lo = 0x90;        // no overlong forms
+    else if (c >= 0xF1 && c <= 0xF3) more = 3;
+    else if (c == 0xF4) more = 3, hi = 0x8F;        // nothing past U+10FFFF
+    else return i;
+    if (s.size() - i <= more) return i;
+    for (std::size_t k = 1; k <= more; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += more + 1;
+  }
+  return std::string_view::npos;
+}
+
 Json::Json(std::initializer_list<std::pair<const char*, Json>> members) : v_(JsonObject{}) {
   auto& o = std::get<JsonObject>(v_);
   o.reserve(members.size());
@@ -166,7 +194,9 @@ Json Json::parse(std::string_view text) {
   // Numbers as strings, converted by RawNumber: RapidJSON 1.1's own number
   // paths misread some (0e100 with kParseFullPrecisionFlag; Tencent/rapidjson
   // #1249, #2326) or round inexactly without it (found by fuzzing).
-  auto ok = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseNumbersAsStringsFlag>(is, builder);
+  // Strings must be valid UTF-8: what is parsed is written out again as JSON.
+  auto ok = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseNumbersAsStringsFlag |
+                         rapidjson::kParseValidateEncodingFlag>(is, builder);
   if (builder.too_deep) {
     throw JsonError("invalid JSON at offset " + std::to_string(ok.Offset()) + ": nesting deeper than " +
                     std::to_string(Builder::max_depth) + " levels");

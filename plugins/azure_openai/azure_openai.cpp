@@ -1,7 +1,8 @@
 // The Azure OpenAI provider: chat completions on Azure's URL forms
 // (deployment and /openai/v1/) with an API key or a Microsoft Entra ID token.
-// The protocol itself is the shared chat-completions code in plugins/common.
-#include "chat_completions_model.hpp"
+// The protocol itself is the shared chat-completions code in plugins/common;
+// the Batch API is in azure_batch.cpp.
+#include "azure_openai.hpp"
 
 #include <chainpp/errors.hpp>
 #include <chainpp/plugin.hpp>
@@ -13,17 +14,21 @@ namespace chainpp::azure_openai {
 using openai_wire::ChatCompletionsModel;
 using openai_wire::CommonSettings;
 
-struct AzureSettings {
-  std::string deployment;
-  std::string endpoint;  ///< without a trailing slash
-  std::string api_version;
-  bool use_v1_api = false;
-  std::string api_key;
-  std::string ad_token;
-  std::function<std::string()> token_provider;
-};
+void add_credentials(const AzureSettings& azure, HttpHeaders& headers) {
+  if (azure.token_provider) {
+    std::string token = azure.token_provider();
+    if (token.empty())
+      throw AuthenticationError("azure_openai: the Entra ID token provider returned an empty token",
+                                ProviderErrorInfo{"azure_openai", 0, "", "", "", 0, {}, {}});
+    headers.emplace_back("Authorization", "Bearer " + token);
+  } else if (!azure.ad_token.empty()) {
+    headers.emplace_back("Authorization", "Bearer " + azure.ad_token);
+  } else {
+    headers.emplace_back("api-key", azure.api_key);
+  }
+}
 
-class AzureChatOpenAI final : public ChatCompletionsModel {
+class AzureChatOpenAI final : public ChatCompletionsModel, public RemoteBatchModel {
 public:
   AzureChatOpenAI(CommonSettings common, AzureSettings azure)
       : ChatCompletionsModel(std::move(common)), azure_(std::move(azure)) {}
@@ -46,6 +51,10 @@ public:
     return p;
   }
 
+  std::shared_ptr<const RemoteBatchService> remote_batch_service() const override {
+    return make_batch_service(azure_, settings(), bound_options().over(settings().defaults));
+  }
+
 protected:
   std::shared_ptr<ChatModel> clone() const override { return std::make_shared<AzureChatOpenAI>(*this); }
 
@@ -55,19 +64,7 @@ protected:
            "/chat/completions?api-version=" + openai_wire::url_encode(azure_.api_version);
   }
 
-  void add_credentials(HttpHeaders& headers) const override {
-    if (azure_.token_provider) {
-      std::string token = azure_.token_provider();
-      if (token.empty())
-        throw AuthenticationError("azure_openai: the Entra ID token provider returned an empty token",
-                                  ProviderErrorInfo{"azure_openai", 0, "", "", "", 0, {}, {}});
-      headers.emplace_back("Authorization", "Bearer " + token);
-    } else if (!azure_.ad_token.empty()) {
-      headers.emplace_back("Authorization", "Bearer " + azure_.ad_token);
-    } else {
-      headers.emplace_back("api-key", azure_.api_key);
-    }
-  }
+  void add_credentials(HttpHeaders& headers) const override { azure_openai::add_credentials(azure_, headers); }
 
   std::string body_model() const override { return azure_.use_v1_api ? azure_.deployment : std::string(); }
 

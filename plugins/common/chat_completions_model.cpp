@@ -191,7 +191,12 @@ HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const C
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   r.headers.emplace_back("User-Agent", "chainpp/0.1.0");
-  for (const auto& h : settings_.default_headers) r.headers.push_back(h);
+  for (const auto& h : settings_.default_headers) {
+    bool replaced = false;
+    for (const auto& c : options.headers) replaced = replaced || same_header_name(c.first, h.first);
+    if (!replaced) r.headers.push_back(h);
+  }
+  for (const auto& h : options.headers) r.headers.push_back(h);
   add_credentials(r.headers);
   const bool usage = options.stream_usage.value_or(settings_.stream_usage);
   r.body = build_request_body(messages, options.over(settings_.defaults), RequestShape{body_model(), stream, usage});

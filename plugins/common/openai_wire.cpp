@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -117,9 +119,35 @@ Json tool_choice_json(const Json& choice) {
   return choice;
 }
 
+// JSON text must be UTF-8: refuse to send bytes the service would reject as
+// an unreadable body, naming the message and the byte instead.
+void check_utf8(std::string_view text, const std::string& what) {
+  const std::size_t bad = utf8_error_offset(text);
+  if (bad == std::string_view::npos) return;
+  static const char* hex = "0123456789abcdef";
+  const auto byte = static_cast<unsigned char>(text[bad]);
+  throw InputError(what + " is not valid UTF-8: invalid byte 0x" + hex[byte >> 4] + hex[byte & 15] + " at offset " +
+                   std::to_string(bad));
+}
+
+void check_utf8(const Messages& messages) {
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (const auto* s = std::get_if<std::string>(&messages[i].content)) {
+      check_utf8(*s, where + ".content");
+    } else {
+      const auto& parts = std::get<std::vector<ContentPart>>(messages[i].content);
+      for (std::size_t k = 0; k < parts.size(); ++k)
+        check_utf8(parts[k].text, where + ".content[" + std::to_string(k) + "].text");
+    }
+    check_utf8(messages[i].name, where + ".name");
+  }
+}
+
 }  // namespace
 
 std::string build_request_body(const Messages& messages, const CallOptions& o, const RequestShape& shape) {
+  check_utf8(messages);
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -244,7 +272,7 @@ Json parse_json(std::string_view body, const ResponseShape& shape) {
 // sub-objects that end up in response_metadata become chainpp::Json. The
 // document accepts exactly what Json::parse accepts: the same reader flags,
 // the same nesting limit, and its error message for anything else.
-constexpr unsigned kParseFlags = rapidjson::kParseNanAndInfFlag;  // as Json::parse
+constexpr unsigned kParseFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseValidateEncodingFlag;  // as Json::parse
 constexpr std::size_t kMaxDepth = 512;                            // as Json::parse
 using Value = rapidjson::Value;
 using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
@@ -347,6 +375,27 @@ std::array<const Value*, N> members(const Value& v, const std::array<std::string
 }
 
 bool is_string(const Value* v) { return v && v->IsString(); }
+
+// The JSON type name of `v`, as chainpp::to_string(Json::Type) names it.
+const char* type_name(const Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return "boolean";
+    case rapidjson::kStringType: return "string";
+    case rapidjson::kNumberType: return v.IsInt64() ? "integer" : "number";
+    case rapidjson::kArrayType: return "array";
+    case rapidjson::kObjectType: return "object";
+  }
+  return "?";
+}
+
+// Throws "<what> is <type>, expected <expected>" unless `v` is absent, null or of `type`.
+void expect_type(const ResponseShape& shape, const Value* v, rapidjson::Type type, const std::string& what,
+                 const char* expected) {
+  if (v && !v->IsNull() && v->GetType() != type)
+    bad_response(shape, what + " is " + type_name(*v) + ", expected " + expected);
+}
 std::string string_of(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
 bool string_equals(const Value& v, std::string_view s) {
   return std::string_view(v.GetString(), v.GetStringLength()) == s;
@@ -412,6 +461,25 @@ std::string filtered_categories(const Json& results) {
   throw ContentFilterError(msg, info, results, std::move(partial));
 }
 
+// Token counts must be non-negative integers (or null/absent, read as 0): a
+// negative, fractional or textual count would corrupt totals and costs.
+void check_count(const ResponseShape& shape, const Json* count, const std::string& what) {
+  if (!count || count->is_null()) return;
+  bool ok = count->is_integer() ? count->as_int() >= 0
+                                : count->is_number() && std::floor(count->as_double()) == count->as_double() &&
+                                      count->as_double() >= 0 && count->as_double() < 9.2e18;
+  if (!ok) bad_response(shape, what + " is " + count->dump() + ", expected a non-negative integer");
+}
+
+void check_usage(const ResponseShape& shape, const Json& usage) {
+  for (const char* k : {"prompt_tokens", "completion_tokens", "total_tokens"})
+    check_count(shape, usage.find(k), std::string("usage.") + k);
+  for (const auto& [details, k] : {std::pair<const char*, const char*>{"prompt_tokens_details", "cached_tokens"},
+                                   {"completion_tokens_details", "reasoning_tokens"}})
+    if (const Json* d = usage.find(details); d && d->is_object())
+      check_count(shape, d->find(k), std::string("usage.") + details + "." + k);
+}
+
 UsageMetadata usage_from(const Json& usage) {
   UsageMetadata u;
   u.input_tokens = usage.value("prompt_tokens", std::int64_t{0});
@@ -440,13 +508,19 @@ Json token_usage_from(const Json& usage) {
   return t;
 }
 
-void tool_call_chunks_from(const Json& calls, std::vector<ToolCallChunk>& out) {
+void tool_call_chunks_from(const ResponseShape& shape, const Json& calls, std::vector<ToolCallChunk>& out) {
   if (!calls.is_array()) return;
   int position = 0;
   for (const auto& c : calls.as_array()) {
     ToolCallChunk chunk;
-    if (const Json* i = c.find("index"); i && i->is_number()) chunk.index = static_cast<int>(i->as_int());
-    else chunk.index = position;
+    if (const Json* i = c.find("index"); i && i->is_number()) {
+      if (!i->is_integer() || i->as_int() < 0 || i->as_int() > std::numeric_limits<int>::max())
+        bad_response(shape, "choices[0].delta.tool_calls[" + std::to_string(position) + "].index is " + i->dump() +
+                                ", expected a non-negative integer");
+      chunk.index = static_cast<int>(i->as_int());
+    } else {
+      chunk.index = position;
+    }
     ++position;
     if (const Json* id = c.find("id"); id && id->is_string()) chunk.id = id->as_string();
     if (const Json* fn = c.find("function"); fn && fn->is_object()) {
@@ -464,25 +538,41 @@ AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
   const Value& j = parsed.parse(body, shape);
   if (!j.IsObject()) bad_response(shape, "expected a JSON object");
   const Value* choices = member(j, "choices");
+  expect_type(shape, choices, rapidjson::kArrayType, "choices", "an array");
   if (!choices || !choices->IsArray() || choices->Empty()) bad_response(shape, "the response has no choices");
   const Value& choice = (*choices)[0];
   const Value* message = member(choice, "message");
+  expect_type(shape, message, rapidjson::kObjectType, "choices[0].message", "an object");
   if (!message || !message->IsObject()) bad_response(shape, "choices[0] has no message");
 
   AIMessage m;
-  if (const Value* c = member(*message, "content"); is_string(c)) m.content = string_of(*c);
-  if (const Value* calls = member(*message, "tool_calls"); calls && calls->IsArray()) {
+  const Value* content = member(*message, "content");
+  expect_type(shape, content, rapidjson::kStringType, "choices[0].message.content", "a string or null");
+  if (is_string(content)) m.content = string_of(*content);
+  const Value* calls = member(*message, "tool_calls");
+  expect_type(shape, calls, rapidjson::kArrayType, "choices[0].message.tool_calls", "an array");
+  if (calls && calls->IsArray()) {
+    std::size_t index = 0;
     for (const auto& c : calls->GetArray()) {
       const Value* fn = member(c, "function");
-      if (!fn || !fn->IsObject()) continue;
-      parse_tool_call(string_member(*fn, "name"), string_member(*fn, "arguments"), string_member(c, "id"),
-                      m.tool_calls, m.invalid_tool_calls);
+      if (!fn || !fn->IsObject())
+        bad_response(shape, "choices[0].message.tool_calls[" + std::to_string(index) + "] has no function");
+      ++index;
+      // Arguments are JSON text; a server that sends the JSON itself gets it
+      // read as its text (an object becomes the call's arguments).
+      const Value* args = member(*fn, "arguments");
+      const std::string args_text = !args || args->IsNull() ? std::string()
+                                    : args->IsString()      ? string_of(*args)
+                                                            : to_json(*args).dump();
+      parse_tool_call(string_member(*fn, "name"), args_text, string_member(c, "id"), m.tool_calls,
+                      m.invalid_tool_calls);
     }
   }
 
   const Value* usage_value = member(j, "usage");
   const bool has_usage = usage_value && usage_value->IsObject();
   const Json usage = has_usage ? to_json(*usage_value) : Json();
+  if (has_usage) check_usage(shape, usage);
   Json meta = Json::object();
   meta.as_object().reserve(8);
   meta.set("token_usage", has_usage ? token_usage_from(usage) : Json::object());
@@ -516,7 +606,8 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
     const Json& err = body.at("error");
     ProviderErrorInfo info = info_for(shape_);
     info.code = err.is_object() ? err.value("code", "") : "";
-    info.provider_message = err.is_object() ? err.value("message", "") : err.dump();
+    info.provider_message = err.is_object() ? err.value("message", "") : err.is_string() ? err.as_string() : "";
+    if (info.provider_message.empty()) info.provider_message = err.dump();
     info.body = body;
     std::string msg = shape_.provider + ": error in stream";
     if (!info.code.empty()) msg += " " + info.code;
@@ -538,16 +629,20 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
   if (prompt_filter && prompt_filter->IsArray()) meta.set("prompt_filter_results", to_json(*prompt_filter));
   if (usage_value && usage_value->IsObject()) {
     const Json usage = to_json(*usage_value);
+    check_usage(shape_, usage);
     chunk.usage_metadata = usage_from(usage);
     meta.set("token_usage", token_usage_from(usage));
   }
+  expect_type(shape_, choices, rapidjson::kArrayType, "choices", "an array");
   if (!choices || !choices->IsArray() || choices->Empty()) return chunk;
   const auto [delta, filter, logprobs, finish] =
       members<4>((*choices)[0], {"delta", "content_filter_results", "logprobs", "finish_reason"});
+  expect_type(shape_, delta, rapidjson::kObjectType, "choices[0].delta", "an object");
   if (delta && delta->IsObject()) {
     const auto [content, calls, refusal] = members<3>(*delta, {"content", "tool_calls", "refusal"});
+    expect_type(shape_, content, rapidjson::kStringType, "choices[0].delta.content", "a string or null");
     if (is_string(content)) chunk.content = string_of(*content);
-    if (calls && calls->IsArray()) tool_call_chunks_from(to_json(*calls), chunk.tool_call_chunks);
+    if (calls && calls->IsArray()) tool_call_chunks_from(shape_, to_json(*calls), chunk.tool_call_chunks);
     if (is_string(refusal)) meta.set("refusal", string_of(*refusal));
   }
   if (filter && filter->IsObject() && filter->MemberCount() > 0) meta.set("content_filter_results", to_json(*filter));

@@ -35,7 +35,7 @@ namespace {
 const chainpp::test::TempDir work("chainpp_batch_cli_test");
 
 std::string path(const std::string& name) { return work.path(name); }
-void write(const std::string& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+void write(const std::string& p, const std::string& text) { chainpp::test::write_file(p, text); }
 std::string read(const std::string& p) { return chainpp::test::read_file(p); }
 
 const std::string fake_yaml = std::string(CHAINPP_SOURCE_DIR) + "/configs/fake.yaml";
@@ -56,12 +56,7 @@ std::string inputs(int n, const std::string& word = "word") {
   return text;
 }
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+std::vector<std::string> lines(const std::string& text) { return chainpp::test::split_lines(text); }
 
 /// The output file as parsed lines; fails the test on a line that is not JSON
 /// or a file that does not end with a newline.
@@ -198,7 +193,7 @@ TEST_CASE("cli batch: --help and usage errors") {
 
   Result bad = run({"batch", batch_yaml, "--pipeline", "echo", "--inputs", path("x.jsonl"), "--output",
                     path("y.jsonl"), "--concurrency", "0"});
-  CHECK(bad.err == "--concurrency expects a number of at least 1, got '0'\n");
+  CHECK(bad.err == "--concurrency expects an integer from 1 to 1000000, got '0'\n");
   CHECK(bad.code == 2);
 
   Result no_inputs = run({"batch", batch_yaml, "--pipeline", "echo", "--inputs", path("absent.jsonl"), "--output",

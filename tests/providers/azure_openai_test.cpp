@@ -286,8 +286,11 @@ TEST_CASE_METHOD(Fixture, "cancellation: an async stream stopped mid-way keeps t
     message = e.what();
     REQUIRE(e.status() == 200);
   }
-  REQUIRE(message == "azure_openai: the stream was cancelled (127.0.0.1:" + std::to_string(emu.port()) +
-                         ") (request id 00000000-0000-4000-8000-000000000001, 1 attempt)");
+  // Stopped while the reader waits for bytes, the transport reports it with
+  // its connection details; stopped between two chunks, the model does.
+  const std::string from_transport = "azure_openai: the stream was cancelled (127.0.0.1:" + std::to_string(emu.port()) +
+                                     ") (request id 00000000-0000-4000-8000-000000000001, 1 attempt)";
+  REQUIRE((message == from_transport || message == "azure_openai: the stream was cancelled"));
   REQUIRE(chunks == 1);
   REQUIRE(model()->invoke(seed_messages).text() == "J'adore la programmation.");
   REQUIRE(emu.stats()["connections"].as_int() == 2);

@@ -87,6 +87,9 @@ public:
   /// GET /_emulator/requests: the API requests received, oldest first:
   /// [{"method", "uri", "headers": {...}, "body": <JSON or text>}].
   Json requests() const { return control("GET", "/_emulator/requests"); }
+  /// GET /_emulator/files: the files of the Files API (uploaded and batch
+  /// outputs), oldest first: [{"id", "filename", "purpose", "bytes", "content"}].
+  Json files() const { return control("GET", "/_emulator/files"); }
   /// POST /_emulator/reset: clears counters, recorded requests and fault counters.
   void reset() const { control("POST", "/_emulator/reset"); }
 

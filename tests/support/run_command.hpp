@@ -32,6 +32,18 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
+inline void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+/// The lines of `text`, without their newlines.
+inline std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
 /// Runs `program args...` with `input` on standard input and `env`
 /// ("NAME=value ..." or "-u NAME", as env(1) takes) in its environment.
 inline CommandResult run_command(const std::string& program, const std::vector<std::string>& args,

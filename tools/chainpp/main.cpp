@@ -3,7 +3,10 @@
 //   chainpp run CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]
 //   chainpp chat CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]
 //   chainpp batch CONFIG --pipeline NAME --inputs IN.jsonl --output OUT.jsonl [--concurrency N] [--rpm R]
-//                 [--tpm T] [--max-failures F] [--retry-failed] [--json]
+//                 [--tpm T] [--max-failures F] [--retry-failed] [--json] [--azure-batch [--detach] [--poll S]]
+//   chainpp batch-status CONFIG ID [--pipeline NAME]
+//   chainpp batch-fetch CONFIG ID --output OUT.jsonl [--pipeline NAME] [--json] [--poll S]
+//   chainpp batch-cancel CONFIG ID [--pipeline NAME]
 //   chainpp plugins [CONFIG]
 //   chainpp validate CONFIG
 //
@@ -12,6 +15,7 @@
 #include <chainpp/batch_runner.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/registry.hpp>
+#include <chainpp/remote_batch.hpp>
 #include <chainpp/usage_cost.hpp>
 
 #include <Poco/Util/HelpFormatter.h>
@@ -25,10 +29,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -99,6 +106,12 @@ std::string choose(const std::string& wanted, const std::vector<std::string>& na
   throw UsageError(config + ": several " + what + "s (" + join(names) + "); choose one with " + option);
 }
 
+/// The pipeline --pipeline names (default: the only one).
+std::string pipeline_option(const chainpp::App& app, const std::map<std::string, std::vector<std::string>>& opts,
+                            const std::string& config_path) {
+  return choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
+}
+
 /// Prints one streamed piece as it arrives.
 void print_piece(const chainpp::Value& piece) {
   if (piece.is_json()) {
@@ -138,8 +151,7 @@ int run_command(const std::map<std::string, std::vector<std::string>>& opts, con
     }
   }
   chainpp::App app = chainpp::load_app(config_path);
-  const std::string name =
-      choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
+  const std::string name = pipeline_option(app, opts, config_path);
   chainpp::RunnablePtr pipeline = app.pipeline(name);
   const std::vector<std::string> needed = app.pipeline_inputs(name);
   for (const auto& var : needed) {
@@ -260,6 +272,9 @@ OptionSet batch_options() {
   set.addOption(valued("max-failures", "F", "stop starting new inputs after F failures"));
   set.addOption(flag("retry-failed", "run again the inputs whose recorded result is a failure"));
   set.addOption(flag("json", "write each output in its JSON form (an AI message as its JSON object)"));
+  set.addOption(flag("azure-batch", "run the model calls as one Azure OpenAI Batch API job"));
+  set.addOption(flag("detach", "with --azure-batch: submit the batch, print its id and exit"));
+  set.addOption(valued("poll", "S", "with --azure-batch: seconds between status requests (default 10)"));
   return set;
 }
 
@@ -270,11 +285,24 @@ double number_option(const std::map<std::string, std::vector<std::string>>& opts
   try {
     std::size_t used = 0;
     const double value = std::stod(text, &used);
-    if (used == text.size() && value >= minimum) return value;
+    if (used == text.size() && std::isfinite(value) && value >= minimum) return value;
   } catch (const std::exception&) {
   }
   throw UsageError("--" + name + " expects a number of at least " + std::to_string(static_cast<long>(minimum)) +
                    ", got '" + text + "'");
+}
+
+/// An integer option from `minimum` to `maximum` (a count: no fraction, no exponent).
+int integer_option(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name, int fallback,
+                   int minimum, int maximum) {
+  if (!has(opts, name)) return fallback;
+  const std::string text = value_of(opts, name);
+  long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && value >= minimum && value <= maximum)
+    return static_cast<int>(value);
+  throw UsageError("--" + name + " expects an integer from " + std::to_string(minimum) + " to " +
+                   std::to_string(maximum) + ", got '" + text + "'");
 }
 
 /// Progress on standard error: a live line redrawn in place on a terminal, a
@@ -322,22 +350,27 @@ void on_batch_sigint(int) {
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
 }
 
+int remote_batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::string& config_path);
+
 int batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
   const std::string config_path = only_config(args, "batch");
   for (const char* required : {"inputs", "output"})
     if (value_of(opts, required).empty())
       throw UsageError(std::string("chainpp batch: --") + required + " FILE is required (see chainpp batch --help)");
+  if (has(opts, "azure-batch")) return remote_batch_command(opts, config_path);
+  for (const char* remote_only : {"detach", "poll"})
+    if (has(opts, remote_only))
+      throw UsageError(std::string("chainpp batch: --") + remote_only + " needs --azure-batch");
   chainpp::BatchOptions options;
-  options.concurrency = static_cast<int>(number_option(opts, "concurrency", 4, 1));
+  options.concurrency = integer_option(opts, "concurrency", 4, 1, 1'000'000);
   options.rpm = number_option(opts, "rpm", 0, 0);
   options.tpm = number_option(opts, "tpm", 0, 0);
-  options.max_failures = static_cast<int>(number_option(opts, "max-failures", 0, 0));
+  options.max_failures = integer_option(opts, "max-failures", 0, 0, std::numeric_limits<int>::max());
   options.retry_failed = has(opts, "retry-failed");
   options.json_output = has(opts, "json");
 
   chainpp::App app = chainpp::load_app(config_path);
-  const std::string name =
-      choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
+  const std::string name = pipeline_option(app, opts, config_path);
   chainpp::RunnablePtr pipeline = app.pipeline(name);
   options.required_inputs = app.pipeline_inputs(name);
   options.usage_cost = usage_handler(app, options.run_config);
@@ -359,6 +392,156 @@ int batch_command(const std::map<std::string, std::vector<std::string>>& opts, c
   std::cerr << chainpp::format_batch_summary(summary) << '\n';
   if (summary.interrupted) return exit_interrupted;
   return summary.failed > 0 || summary.stopped ? exit_provider : exit_ok;
+}
+
+// ---------------------------------------------------------------- remote batches
+
+/// Pipeline `name` split at its model for the Azure Batch API.
+chainpp::RemoteBatchPipeline azure_batch_pipeline(const chainpp::App& app, const std::string& name,
+                                                  const std::string& command) {
+  const std::vector<chainpp::RunnablePtr> steps = app.pipeline_steps(name);
+  for (const auto& step : steps) {
+    const auto* model = dynamic_cast<const chainpp::ChatModel*>(step.get());
+    if (model && model->provider() != "azure_openai")
+      throw UsageError("chainpp " + command + ": pipeline '" + name + "' uses a '" + model->provider() +
+                       "' model; the Azure Batch API needs an azure_openai model");
+  }
+  return chainpp::RemoteBatchPipeline::from_steps(steps, name);
+}
+
+/// Options shared by `batch --azure-batch` and `batch-fetch`: the status on
+/// standard error whenever it changes, Ctrl-C to stop waiting.
+chainpp::RemoteBatchOptions remote_batch_options(const chainpp::App& app,
+                                                 const std::map<std::string, std::vector<std::string>>& opts) {
+  chainpp::RemoteBatchOptions options;
+  options.json_output = has(opts, "json");
+  options.poll_seconds = number_option(opts, "poll", 10, 0);
+  options.run_config = app.run_config();  // the pipeline's callbacks: its steps run outside it
+  options.usage_cost = usage_handler(app, options.run_config);
+  options.on_status = [last = std::string()](const chainpp::RemoteBatchStatus& s) mutable {
+    std::string line = "batch: " + chainpp::format_remote_batch_status(s);
+    if (line == last) return;
+    std::cerr << line << '\n' << std::flush;
+    last = std::move(line);
+  };
+  options.stop_requested = [] { return batch_interrupted.load(); };
+  return options;
+}
+
+/// The command that continues with batch `id`: "chainpp batch-fetch CONFIG ID --output OUT [--pipeline NAME]".
+std::string fetch_command_text(const std::map<std::string, std::vector<std::string>>& opts,
+                               const std::string& config_path, const std::string& id) {
+  std::string text = "chainpp batch-fetch " + config_path + " " + id + " --output " + value_of(opts, "output");
+  if (has(opts, "pipeline")) text += " --pipeline " + value_of(opts, "pipeline");
+  return text;
+}
+
+/// Waits for batch `id`, writes its results and reports; the exit code.
+int fetch_and_report(const chainpp::RemoteBatchPipeline& pipeline, const std::string& id, const std::string& output,
+                     const chainpp::RemoteBatchOptions& options, chainpp::BatchSummary before,
+                     const std::string& fetch_command) {
+  ::signal(SIGINT, on_batch_sigint);
+  const chainpp::RemoteBatchOutcome outcome = chainpp::fetch_remote_batch(pipeline, id, output, options);
+  ::signal(SIGINT, SIG_DFL);
+  const chainpp::BatchSummary& got = outcome.summary;
+  if (got.interrupted) {
+    std::cerr << "batch: stopped waiting; " << id << " keeps running (continue with: " << fetch_command << ")\n";
+    return exit_interrupted;
+  }
+  before.done += got.done;
+  before.ok += got.ok;
+  before.failed += got.failed;
+  before.skipped += got.skipped;
+  before.tokens += got.tokens;
+  before.cost += got.cost;
+  before.elapsed_seconds += got.elapsed_seconds;
+  if (outcome.without_result > 0)
+    std::cerr << "batch: " << id << " ended " << outcome.batch.status << " with " << outcome.without_result
+              << " requests not run (run the batch command again to submit them in a new batch)\n";
+  std::cerr << chainpp::format_batch_summary(before) << '\n';
+  return before.failed > 0 || outcome.without_result > 0 ? exit_provider : exit_ok;
+}
+
+int remote_batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::string& config_path) {
+  for (const char* local_only : {"concurrency", "rpm", "tpm", "max-failures"})
+    if (has(opts, local_only))
+      throw UsageError(std::string("chainpp batch: --") + local_only + " does not apply to --azure-batch");
+  chainpp::App app = chainpp::load_app(config_path);
+  const std::string name = pipeline_option(app, opts, config_path);
+  const chainpp::RemoteBatchPipeline pipeline = azure_batch_pipeline(app, name, "batch");
+  chainpp::RemoteBatchOptions options = remote_batch_options(app, opts);
+  options.retry_failed = has(opts, "retry-failed");
+  options.required_inputs = app.pipeline_inputs(name);
+  const std::string output = value_of(opts, "output");
+
+  const chainpp::RemoteBatchSubmission submitted =
+      chainpp::submit_remote_batch(pipeline, value_of(opts, "inputs"), output, options);
+  const std::string& id = submitted.batch.id;
+  if (id.empty()) {
+    std::cerr << chainpp::format_batch_summary(submitted.summary) << '\n';
+    return submitted.summary.failed > 0 ? exit_provider : exit_ok;
+  }
+  std::cerr << "batch: submitted " << id << " (" << submitted.summary.remaining() << " requests)\n";
+  if (has(opts, "detach")) {
+    std::cout << id << '\n';
+    std::cerr << "batch: continue with: " << fetch_command_text(opts, config_path, id) << '\n';
+    return exit_ok;
+  }
+  return fetch_and_report(pipeline, id, output, options, submitted.summary, fetch_command_text(opts, config_path, id));
+}
+
+OptionSet batch_id_options() {
+  OptionSet set;
+  set.addOption(valued("pipeline", "NAME", "the pipeline the batch runs (default: the only one)"));
+  return set;
+}
+
+OptionSet batch_fetch_options() {
+  OptionSet set = batch_id_options();
+  set.addOption(valued("output", "FILE", "JSONL file the results are appended to (required)"));
+  set.addOption(flag("json", "write each output in its JSON form (an AI message as its JSON object)"));
+  set.addOption(valued("poll", "S", "seconds between status requests (default 10)"));
+  return set;
+}
+
+/// What a batch-* command works on: CONFIG, the batch ID and the pipeline (--pipeline).
+struct BatchTarget {
+  std::string config_path;
+  std::string id;
+  chainpp::App app;
+  chainpp::RemoteBatchPipeline pipeline;
+};
+
+BatchTarget batch_target(const std::map<std::string, std::vector<std::string>>& opts,
+                         const std::vector<std::string>& args, const std::string& command) {
+  if (args.size() != 2)
+    throw UsageError("chainpp " + command + ": expected CONFIG and a batch ID (see chainpp " + command + " --help)");
+  if (command == "batch-fetch" && value_of(opts, "output").empty())
+    throw UsageError("chainpp batch-fetch: --output FILE is required (see chainpp batch-fetch --help)");
+  chainpp::App app = chainpp::load_app(args[0]);
+  chainpp::RemoteBatchPipeline pipeline = azure_batch_pipeline(app, pipeline_option(app, opts, args[0]), command);
+  return BatchTarget{args[0], args[1], std::move(app), std::move(pipeline)};
+}
+
+int batch_status_command(const std::map<std::string, std::vector<std::string>>& opts,
+                         const std::vector<std::string>& args) {
+  const BatchTarget t = batch_target(opts, args, "batch-status");
+  std::cout << chainpp::format_remote_batch_status(t.pipeline.service->status(t.id)) << '\n';
+  return exit_ok;
+}
+
+int batch_cancel_command(const std::map<std::string, std::vector<std::string>>& opts,
+                         const std::vector<std::string>& args) {
+  const BatchTarget t = batch_target(opts, args, "batch-cancel");
+  std::cout << chainpp::format_remote_batch_status(t.pipeline.service->cancel(t.id)) << '\n';
+  return exit_ok;
+}
+
+int batch_fetch_command(const std::map<std::string, std::vector<std::string>>& opts,
+                        const std::vector<std::string>& args) {
+  const BatchTarget t = batch_target(opts, args, "batch-fetch");
+  return fetch_and_report(t.pipeline, t.id, value_of(opts, "output"), remote_batch_options(t.app, opts), {},
+                          fetch_command_text(opts, t.config_path, t.id));
 }
 
 // ---------------------------------------------------------------- plugins
@@ -423,8 +606,24 @@ const Command commands[] = {
      "too, unless --retry-failed). Progress and a summary go to standard error.\n"
      "Ctrl-C stops starting inputs and waits for the calls in flight (exit 130);\n"
      "a second Ctrl-C quits at once. Exits 3 when an input failed or\n"
-     "--max-failures stopped the batch.",
+     "--max-failures stopped the batch.\n"
+     "With --azure-batch the pipeline's prompts are rendered locally and its model\n"
+     "calls run as one Azure OpenAI Batch API job (the model must be azure_openai):\n"
+     "the requests are uploaded, the batch is polled (status on standard error)\n"
+     "and its results are written as above. --detach prints the batch id and exits;\n"
+     "batch-status, batch-fetch and batch-cancel continue from there.",
      &batch_options, &batch_command},
+    {"batch-status", "CONFIG ID [--pipeline NAME]",
+     "Prints the status of Azure OpenAI batch ID, submitted by batch --azure-batch.",
+     &batch_id_options, &batch_status_command},
+    {"batch-fetch", "CONFIG ID --output OUT.jsonl [--pipeline NAME] [--json] [--poll S]",
+     "Waits for Azure OpenAI batch ID to finish, then appends one line per request\n"
+     "to OUT.jsonl (inputs that already have a result are skipped). Exits 3 when a\n"
+     "request failed or was never run (cancelled or expired batch).",
+     &batch_fetch_options, &batch_fetch_command},
+    {"batch-cancel", "CONFIG ID [--pipeline NAME]",
+     "Asks Azure OpenAI to cancel batch ID; its finished requests keep their results.",
+     &batch_id_options, &batch_cancel_command},
     {"plugins", "[CONFIG]",
      "Lists the plugins found in the default directory, CHAINPP_PLUGIN_PATH and\n"
      "CONFIG's plugins.paths, with their path, version and providers.",
@@ -441,6 +640,8 @@ void print_main_help(std::ostream& out) {
          "  run       run a pipeline of a configuration\n"
          "  chat      talk to a model of a configuration\n"
          "  batch     run a pipeline over a JSONL file of inputs, resumably\n"
+         "  batch-status, batch-fetch, batch-cancel\n"
+         "            follow an Azure OpenAI batch submitted by batch --azure-batch\n"
          "  plugins   list the plugins found\n"
          "  validate  check a configuration without calling any model\n\n"
          "Run 'chainpp COMMAND --help' for a command's options.\n"

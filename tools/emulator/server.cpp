@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "batches.hpp"
+
 #include <cctype>
 #include <chainpp/json.hpp>
 
@@ -86,12 +88,14 @@ std::vector<Fault> parse_faults(const std::string& spec) {
 
 struct State {
   Config config;
+  Batches batches{config};
   bool quiet = false;
   Poco::Net::HTTPServer* server = nullptr;
   std::mutex mutex;
   long requests = 0;
   long streams = 0;
   long next_id = 0;
+  long batch_line_ids = 0;  // ids of the requests a batch sends itself (not counted or recorded)
   long cycle_index = 0;
   int tcp_baseline = 0;
   std::set<std::string> peers;
@@ -214,7 +218,11 @@ public:
       control(path, request, response);
       return;
     }
-    {
+    if (request.has("x-emulator-batch-line")) {
+      std::lock_guard lock(state_.mutex);
+      id_ = ++state_.batch_line_ids;
+      request_id_ = request.get("x-emulator-request-id", request_uuid(id_));
+    } else {
       std::lock_guard lock(state_.mutex);
       ++state_.requests;
       state_.peers.insert(request.clientAddress().toString());
@@ -232,8 +240,8 @@ public:
       }
       state_.recorded.push_back(std::move(rec));
       if (state_.recorded.size() > 1000) state_.recorded.pop_front();
+      request_id_ = request_uuid(id_);
     }
-    request_id_ = request_uuid(id_);
     fault_text_ = "-";
     try {
       serve(uri, path, body, request, response);
@@ -255,6 +263,8 @@ private:
                  {"streams", state_.streams},
                  {"tcp_connections", state_.server ? state_.server->totalConnections() - state_.tcp_baseline : 0},
                  {"current_connections", state_.server ? state_.server->currentConnections() : 0}};
+    } else if (path == "/_emulator/files") {
+      out = state_.batches.inspect_files();
     } else if (path == "/_emulator/requests") {
       out = Json::array();
       for (const auto& r : state_.recorded) out.push_back(r);
@@ -280,6 +290,17 @@ private:
 
   void serve(const Poco::URI& uri, const std::string& path, const std::string& body,
              Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    if (Batches::handles(path)) {
+      dialect_ = Dialect::azure;
+      if (!authorized(request, response)) return;
+      const BatchReply reply =
+          state_.batches.serve(request.getMethod(), path, request, body, query_parameter(uri, "api-version"));
+      if (reply.content)
+        send_body(response, reply.status, *reply.content, "application/octet-stream");
+      else
+        send_json(response, reply.status, reply.json);
+      return;
+    }
     std::string deployment_name;
     bool need_api_version = false;
     static const std::string prefix = "/openai/deployments/";
@@ -303,32 +324,9 @@ private:
       return;
     }
 
-    // Credentials: api-key or Authorization: Bearer (OpenAI: Bearer only).
-    std::string credential;
-    if (dialect_ == Dialect::azure && request.has("api-key")) credential = request.get("api-key");
-    if (credential.empty() && request.has("Authorization")) {
-      const std::string& auth = request.get("Authorization");
-      if (auth.rfind("Bearer ", 0) == 0) credential = auth.substr(7);
-    }
-    const auto& keys = state_.config.api_keys;
-    const bool authorized =
-        !credential.empty() && (keys.empty() || std::find(keys.begin(), keys.end(), credential) != keys.end());
-    if (!authorized) {
-      if (dialect_ == Dialect::azure) {
-        send_error(response, 401, "401",
-                   "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
-                   "valid key for an active subscription and use a correct regional API endpoint for your resource.");
-      } else {
-        send_openai_error(response, 401, "invalid_api_key", "invalid_request_error",
-                          "Incorrect API key provided. You can find your API key at "
-                          "https://platform.openai.com/account/api-keys.");
-      }
-      return;
-    }
+    if (!authorized(request, response)) return;
 
-    std::string api_version;
-    for (const auto& [k, v] : uri.getQueryParameters())
-      if (k == "api-version") api_version = v;
+    const std::string api_version = query_parameter(uri, "api-version");
     if (need_api_version && api_version.empty()) {
       send_error(response, 400, "BadRequest",
                  "The api-version query parameter (?api-version=) is required for all requests.");
@@ -459,6 +457,39 @@ private:
     } else {
       respond_completion(request, response, req, completion, active);
     }
+  }
+
+  // Credentials: api-key or Authorization: Bearer (OpenAI: Bearer only). False
+  // (401 sent) when there is none or it is not one of the configured keys.
+  bool authorized(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    std::string credential;
+    if (dialect_ == Dialect::azure && request.has("api-key")) credential = request.get("api-key");
+    if (credential.empty() && request.has("Authorization")) {
+      const std::string& auth = request.get("Authorization");
+      if (auth.rfind("Bearer ", 0) == 0) credential = auth.substr(7);
+    }
+    const auto& keys = state_.config.api_keys;
+    const bool known =
+        !credential.empty() && (keys.empty() || std::find(keys.begin(), keys.end(), credential) != keys.end());
+    if (!known) {
+      if (dialect_ == Dialect::azure) {
+        send_error(response, 401, "401",
+                   "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
+                   "valid key for an active subscription and use a correct regional API endpoint for your resource.");
+      } else {
+        send_openai_error(response, 401, "invalid_api_key", "invalid_request_error",
+                          "Incorrect API key provided. You can find your API key at "
+                          "https://platform.openai.com/account/api-keys.");
+      }
+      return false;
+    }
+    return true;
+  }
+
+  static std::string query_parameter(const Poco::URI& uri, const std::string& name) {
+    for (const auto& [k, v] : uri.getQueryParameters())
+      if (k == name) return v;
+    return std::string();
   }
 
   // Chooses the scripted answer and fills `out`; false when the prompt is filtered.
@@ -861,11 +892,15 @@ private:
   }
 
   void send_json(Poco::Net::HTTPServerResponse& response, int status, const Json& body) {
+    send_body(response, status, body.dump(), "application/json");
+  }
+
+  void send_body(Poco::Net::HTTPServerResponse& response, int status, const std::string& text,
+                 const std::string& content_type) {
     status_ = status;
     set_common_headers(response);
     response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-    const std::string text = body.dump();
-    response.setContentType("application/json");
+    response.setContentType(content_type);
     response.setContentLength64(static_cast<Poco::Int64>(text.size()));
     response.send() << text;
   }
@@ -961,11 +996,15 @@ int run(const Config& config, const ServerOptions& options) {
   Poco::Net::HTTPServer server(new Factory(state), pool, socket, params);
   state.server = &server;
   server.start();
+  const std::string self_host = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
+  state.batches.set_self_url((options.tls_cert.empty() ? "http://" : "https://") + self_host + ":" +
+                             std::to_string(socket.address().port()));
   std::cout << "listening on " << options.host << ":" << socket.address().port() << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
   server.stopAll(true);
+  state.batches.stop();
   return 0;
 }
 

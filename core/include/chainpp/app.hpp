@@ -57,6 +57,10 @@ public:
   /// The pipeline `name` (with the configured callbacks attached); throws
   /// ConfigError listing the pipelines when absent.
   RunnablePtr pipeline(const std::string& name) const;
+  /// The steps of pipeline `name` in order (prompt, model, parser, ... as
+  /// configured, without the configured callbacks), e.g. to split it at its
+  /// model for a remote batch; throws ConfigError listing the pipelines when absent.
+  std::vector<RunnablePtr> pipeline_steps(const std::string& name) const;
   /// The prompt `name` as a runnable; throws ConfigError when absent.
   RunnablePtr prompt(const std::string& name) const;
 

@@ -67,8 +67,12 @@ struct CHAINPP_API CallOptions {
   std::optional<bool> parallel_tool_calls;
   std::optional<bool> stream_usage;
   std::optional<double> timeout_seconds;
+  /// Extra HTTP headers of the call (the OpenAI SDKs' `extra_headers`), sent
+  /// after the model's default_headers, e.g. a correlation id.
+  std::vector<std::pair<std::string, std::string>> headers;
 
-  /// These options over `base`: each field set here replaces base's.
+  /// These options over `base`: each field set here replaces base's (a
+  /// header replaces base's header of the same name, case-insensitively).
   CallOptions over(const CallOptions& base) const;
   bool operator==(const CallOptions&) const = default;
 };

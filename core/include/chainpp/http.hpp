@@ -22,6 +22,9 @@ namespace chainpp {
 /// Header list in order; names compare case-insensitively.
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+/// Whether two header names are the same (ASCII case-insensitive).
+CHAINPP_API bool same_header_name(std::string_view a, std::string_view b);
+
 /// The value of the first header called `name` (case-insensitive), or nullptr.
 CHAINPP_API const std::string* find_header(const HttpHeaders& headers, std::string_view name);
 

@@ -106,6 +106,11 @@ private:
 /// Name of a JSON type ("null", "boolean", "integer", "number", "string", "array", "object").
 CHAINPP_API const char* to_string(Json::Type type);
 
+/// The offset of the first byte of `text` that does not belong to a well-formed
+/// UTF-8 sequence (overlong forms, surrogates and code points past U+10FFFF are
+/// not), or std::string_view::npos when all of `text` is valid UTF-8.
+CHAINPP_API std::size_t utf8_error_offset(std::string_view text);
+
 }  // namespace chainpp
 
 namespace chainpp {
