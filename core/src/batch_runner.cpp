@@ -22,8 +22,10 @@ namespace {
 using Input = detail::BatchInput;
 using detail::BatchOutputFile;
 using Clock = std::chrono::steady_clock;
+constexpr auto kQuotaPause = std::chrono::seconds(1);
 
-/// Sums the usage of every chat-model call of one input.
+/// Sums the usage of every chat-model call of one input and keeps the last
+/// quota a response reported.
 class UsageCollector : public CallbackHandler {
 public:
   void on_llm_end(const RunInfo&, const AIMessage& result) override {
@@ -31,14 +33,23 @@ public:
     std::lock_guard lock(mutex_);
     usage_ = usage_ ? *usage_ + *result.usage_metadata : *result.usage_metadata;
   }
+  void on_rate_limit_status(const RunInfo&, const RateLimitStatus& status) override {
+    std::lock_guard lock(mutex_);
+    quota_ = status;
+  }
   std::optional<UsageMetadata> usage() const {
     std::lock_guard lock(mutex_);
     return usage_;
+  }
+  std::optional<RateLimitStatus> quota() const {
+    std::lock_guard lock(mutex_);
+    return quota_;
   }
 
 private:
   mutable std::mutex mutex_;
   std::optional<UsageMetadata> usage_;
+  std::optional<RateLimitStatus> quota_;
 };
 
 // ------------------------------------------------------------------ budgets
@@ -158,7 +169,19 @@ private:
     } catch (...) {
       error = detail::batch_error_json(std::current_exception());
     }
+    if (const auto quota = usage->quota()) pause_if_quota_exhausted(*quota, estimate);
     record(input, std::move(output), std::move(error), usage->usage(), estimate);
+  }
+
+  /// Honours x-ratelimit-remaining-*: when a response said no request, or fewer
+  /// tokens than a call like this one needs, are left, new calls wait a second.
+  void pause_if_quota_exhausted(const RateLimitStatus& quota, double estimate) {
+    const bool no_requests = quota.remaining_requests && *quota.remaining_requests <= 0;
+    const bool few_tokens = quota.remaining_tokens && static_cast<double>(*quota.remaining_tokens) < estimate;
+    if (!no_requests && !few_tokens) return;
+    std::lock_guard lock(mutex_);
+    paused_until_ = std::max(paused_until_, Clock::now() + kQuotaPause);
+    ++progress_.quota_pauses;
   }
 
   /// Pauses new calls for the error's retry-after; true when the input went back in the queue.

@@ -14,6 +14,7 @@ void CallbackHandler::on_llm_new_token(const RunInfo&, const std::string&, const
 void CallbackHandler::on_llm_end(const RunInfo&, const AIMessage&) {}
 void CallbackHandler::on_llm_error(const RunInfo&, const std::exception&) {}
 void CallbackHandler::on_retry(const RunInfo&, int, const std::exception&, double) {}
+void CallbackHandler::on_rate_limit_status(const RunInfo&, const RateLimitStatus&) {}
 
 namespace {
 
@@ -67,6 +68,11 @@ void RunManager::llm_error(const std::exception& error) const {
 void RunManager::retry(int attempt, const std::exception& error, double delay_seconds) const {
   if (handlers_.empty()) return;
   dispatch(handlers_, "on_retry", [&](CallbackHandler& h) { h.on_retry(info_, attempt, error, delay_seconds); });
+}
+
+void RunManager::rate_limit_status(const RateLimitStatus& status) const {
+  if (handlers_.empty()) return;
+  dispatch(handlers_, "on_rate_limit_status", [&](CallbackHandler& h) { h.on_rate_limit_status(info_, status); });
 }
 
 std::string new_uuid() {

@@ -3,6 +3,7 @@
 #include <chainpp/errors.hpp>
 #include <chainpp/sse.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -35,6 +36,23 @@ std::vector<std::pair<std::string, std::string>> string_map(const ConfigNode& no
   if (!m->is_map()) m->fail(std::string("'") + key + "' must be a map of names to strings");
   for (const auto& [k, v] : m->entries()) out.emplace_back(k, v.as_string());
   return out;
+}
+
+std::optional<std::int64_t> count_header(const HttpHeaders& headers, std::string_view name) {
+  const std::string* v = find_header(headers, name);
+  if (!v) return std::nullopt;
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || end != v->data() + v->size() || n < 0) return std::nullopt;
+  return n;
+}
+
+// Tells the run's handlers the quota the response reported, if it did.
+void report_rate_limit(const RunManager& run, const HttpHeaders& headers) {
+  if (!run.active()) return;
+  RateLimitStatus status{count_header(headers, "x-ratelimit-remaining-requests"),
+                         count_header(headers, "x-ratelimit-remaining-tokens")};
+  if (status.remaining_requests || status.remaining_tokens) run.rate_limit_status(status);
 }
 
 }  // namespace
@@ -211,6 +229,7 @@ AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOpt
   HttpResponse response = HttpClient::shared().send(
       request, transport_for(options),
       [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
+  report_rate_limit(run, response.headers);
   AIMessage m = parse_completion(response.body, ResponseShape{provider(), settings_.model_version, response.request_id()});
   if (m.response_metadata["model_name"].as_string().empty())
     m.response_metadata.set("model_name", versioned_model_name(settings_.model_name, settings_.model_version));
@@ -234,6 +253,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
   auto body = HttpClient::shared().open(
       request, transport_for(options),
       [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
+  report_rate_limit(run, body->headers());
   const std::string request_id = body->request_id();
   auto st = std::make_shared<State>(State{std::move(body), SseParser(),
                                           StreamDecoder(ResponseShape{provider(), settings_.model_version, request_id}),

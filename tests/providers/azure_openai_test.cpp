@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chainpp/app.hpp>
+#include <chainpp/batch_runner.hpp>
 #include <chainpp/config.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/output_parsers.hpp>
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -314,6 +316,44 @@ TEST_CASE_METHOD(Fixture, "cancellation: a stop reaches every step of a chain; n
   REQUIRE_THROWS_AS(model()->invoke(seed_messages, {}, config), CancelledError);
   REQUIRE_THROWS_AS(model()->stream(seed_messages, {}, config), CancelledError);
   REQUIRE(emu.stats()["requests"].as_int() == 0);
+}
+
+namespace {
+
+class QuotaRecorder : public CallbackHandler {
+public:
+  void on_rate_limit_status(const RunInfo&, const RateLimitStatus& status) override {
+    std::lock_guard lock(mutex);
+    seen.push_back(std::to_string(status.remaining_requests.value_or(-1)) + "/" +
+                   std::to_string(status.remaining_tokens.value_or(-1)));
+  }
+  std::mutex mutex;
+  std::vector<std::string> seen;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "x-ratelimit-remaining-*: reported to handlers and honoured by batches") {
+  auto recorder = std::make_shared<QuotaRecorder>();
+  RunConfig config;
+  config.callbacks = {recorder};
+  model()->invoke(seed_messages, {}, config);
+  auto low = model("gpt-35-turbo", "default_headers: {x-emulator-remaining-requests: '0', "
+                                   "x-emulator-remaining-tokens: '1234'}\n");
+  for (auto& c : low->stream(seed_messages, {}, config)) (void)c;
+  REQUIRE(recorder->seen == std::vector<std::string>{"99/99000", "0/1234"});
+
+  // A batch over that deployment pauses a second after each answer.
+  const std::string dir = (std::filesystem::temp_directory_path() / ("chainpp_quota_" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/in.jsonl") << "{\"input\":\"I love programming.\"}\n{\"input\":\"I love programming.\"}\n";
+  auto chain = ChatPromptTemplate::from_messages({{"human", "{input}"}}) | low | StrOutputParser();
+  BatchOptions options;
+  options.concurrency = 1;
+  const BatchSummary summary = run_batch(*chain, dir + "/in.jsonl", dir + "/out.jsonl", options);
+  std::filesystem::remove_all(dir);
+  REQUIRE(summary.ok == 2);
+  REQUIRE(summary.quota_pauses == 2);
 }
 
 TEST_CASE_METHOD(Fixture, "native async: many calls in flight over pooled connections") {

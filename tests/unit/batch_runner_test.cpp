@@ -18,6 +18,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -36,6 +37,7 @@ public:
     std::atomic<int> max_in_flight{0};
     std::atomic<int> rate_limited{0};
     std::atomic<bool> fail{true};
+    std::optional<RateLimitStatus> quota;  // reported by every call when set
   };
   explicit UpperModel(std::chrono::milliseconds delay = {}) : delay_(delay), shared_(std::make_shared<Shared>()) {}
   std::string provider() const override { return "upper"; }
@@ -43,8 +45,9 @@ public:
 
 protected:
   std::shared_ptr<ChatModel> clone() const override { return std::make_shared<UpperModel>(*this); }
-  AIMessage generate(const Messages& messages, const CallOptions&, const CallContext&) const override {
+  AIMessage generate(const Messages& messages, const CallOptions&, const CallContext& ctx) const override {
     ++shared_->calls;
+    if (shared_->quota) ctx.run.rate_limit_status(*shared_->quota);
     const int now = ++shared_->in_flight;
     int seen = shared_->max_in_flight.load();
     while (now > seen && !shared_->max_in_flight.compare_exchange_weak(seen, now)) {
@@ -337,6 +340,33 @@ TEST_CASE("batch: a 429 pauses new calls for its retry-after and puts the input 
   CHECK(f.model->shared().calls == 4);
   CHECK(seconds >= 0.3);
   CHECK(line_numbers(out) == one_to(3));
+}
+
+TEST_CASE("batch: a response reporting the quota exhausted pauses new calls for a second") {
+  // Each input's estimate is 17 / 4 + 96 = 100.25 tokens.
+  struct Row {
+    std::optional<std::int64_t> requests, tokens;
+    std::size_t pauses;
+  };
+  for (const Row& row : {Row{0, 5000, 2}, Row{7, 100, 2}, Row{7, 101, 0}, Row{std::nullopt, 5000, 0}}) {
+    DYNAMIC_SECTION("remaining requests " << (row.requests ? std::to_string(*row.requests) : "-") << ", tokens "
+                                          << *row.tokens) {
+      Fixture f;
+      f.model->shared().quota = RateLimitStatus{row.requests, row.tokens};
+      const std::string in = path("quota.in.jsonl"), out = path("quota.out.jsonl");
+      write(in, inputs(2));
+      fs::remove(out);
+      BatchOptions o = sequential();
+      o.expected_output_tokens = 96;
+      const auto start = std::chrono::steady_clock::now();
+      BatchSummary s = run_batch(*f.chain, in, out, o);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      CHECK(s.ok == 2);
+      CHECK(s.quota_pauses == row.pauses);
+      if (row.pauses > 0) CHECK(seconds >= 1.0);  // the second input waited out the first pause
+      CHECK(line_numbers(out) == one_to(2));
+    }
+  }
 }
 
 TEST_CASE("batch: an input rate limited more often than rate_limit_requeues fails with the 429") {

@@ -243,6 +243,9 @@ public:
       request_id_ = request_uuid(id_);
     }
     fault_text_ = "-";
+    // The quota reported in x-ratelimit-remaining-*, settable per request.
+    remaining_requests_ = request.get("x-emulator-remaining-requests", "99");
+    remaining_tokens_ = request.get("x-emulator-remaining-tokens", "99000");
     try {
       serve(uri, path, body, request, response);
     } catch (const std::exception& e) {
@@ -883,8 +886,9 @@ private:
       response.set("apim-request-id", request_id_);
       response.set("x-request-id", request_id_);
       response.set("x-ms-region", state_.config.region);
-      if (!response.has("x-ratelimit-remaining-requests")) response.set("x-ratelimit-remaining-requests", "99");
-      response.set("x-ratelimit-remaining-tokens", "99000");
+      if (!response.has("x-ratelimit-remaining-requests"))
+        response.set("x-ratelimit-remaining-requests", remaining_requests_);
+      response.set("x-ratelimit-remaining-tokens", remaining_tokens_);
     } else {
       response.set("x-request-id", "req_" + request_id_);
       response.set("openai-processing-ms", "1");
@@ -946,6 +950,8 @@ private:
   int status_ = 0;
   std::string request_id_;
   std::string fault_text_;
+  std::string remaining_requests_;
+  std::string remaining_tokens_;
   std::chrono::steady_clock::time_point start_;
 };
 

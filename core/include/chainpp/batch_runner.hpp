@@ -40,6 +40,10 @@ struct CHAINPP_API BatchProgress {
   double elapsed_seconds = 0;
   bool stopped = false;     ///< max_failures reached: no new inputs are started
   bool interrupted = false; ///< BatchOptions::stop_requested said stop: no new inputs are started
+  /// Times new calls paused for a second because a response reported the quota
+  /// exhausted (x-ratelimit-remaining-requests 0, or fewer remaining tokens
+  /// than the call's estimate).
+  std::size_t quota_pauses = 0;
 
   /// Inputs still to run in this batch.
   std::size_t remaining() const { return total - skipped - done; }

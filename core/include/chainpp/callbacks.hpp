@@ -8,8 +8,10 @@
 #include <chainpp/messages.hpp>
 #include <chainpp/value.hpp>
 
+#include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,13 @@ struct CHAINPP_API RunInfo {
   std::string parent_id;
   std::string name;
   std::string type;  ///< "chain", "prompt", "parser", "chat_model", ...
+};
+
+/// The quota left that a provider's response reported (Azure and OpenAI send
+/// `x-ratelimit-remaining-requests` and `x-ratelimit-remaining-tokens`).
+struct CHAINPP_API RateLimitStatus {
+  std::optional<std::int64_t> remaining_requests;
+  std::optional<std::int64_t> remaining_tokens;
 };
 
 /// Base of every callback handler. Override what you need; handlers must be thread-safe.
@@ -37,6 +46,8 @@ public:
   virtual void on_llm_error(const RunInfo& run, const std::exception& error);
   /// Before retry number `attempt` (1-based), after `error`, waiting `delay_seconds`.
   virtual void on_retry(const RunInfo& run, int attempt, const std::exception& error, double delay_seconds);
+  /// A response reported the quota left (before on_llm_end, or as a stream starts).
+  virtual void on_rate_limit_status(const RunInfo& run, const RateLimitStatus& status);
 };
 
 using Callbacks = std::vector<std::shared_ptr<CallbackHandler>>;
@@ -59,6 +70,7 @@ public:
   void llm_end(const AIMessage& result) const;
   void llm_error(const std::exception& error) const;
   void retry(int attempt, const std::exception& error, double delay_seconds) const;
+  void rate_limit_status(const RateLimitStatus& status) const;
 
 private:
   Callbacks handlers_;
