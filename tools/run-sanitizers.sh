@@ -32,7 +32,8 @@ run() {  # run <sanitizer> <build dir> [ctest args...]
   cmake --build "$build" -j"$jobs"
   echo "== $sanitizer: ctest $*"
   # valgrind cannot run sanitized binaries: the valgrind-labelled tests are left out
-  (cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600 -LE valgrind "$@")
+  (cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 900 -LE valgrind "$@")
+  if [ -f "$build/soak_tally.txt" ]; then cat "$build/soak_tally.txt"; fi
 }
 
 if [ "$which" = all ] || [ "$which" = address ]; then

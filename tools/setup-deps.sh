@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libboost-dev libboost-filesystem-dev
   libpoco-dev rapidjson-dev libyaml-cpp-dev catch2
+  clang-14 libclang-rt-14-dev valgrind   # fuzzing (libFuzzer) and the leak checks
 )
 
 missing=()
