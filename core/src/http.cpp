@@ -1,20 +1,19 @@
 #include <chainpp/http.hpp>
 
+#include "tls_session.hpp"
+
 #include <Poco/DateTime.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
-#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/RejectCertificateHandler.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
+#include <dlfcn.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -75,6 +74,18 @@ std::string context_text(const std::string& request_id, int attempts) {
 }
 
 std::string provider_name(const std::string& provider) { return provider.empty() ? "http" : provider; }
+
+// The start of a body as printable ASCII on one line (other bytes as '?').
+std::string excerpt(std::string_view body) {
+  constexpr std::size_t limit = 200;
+  std::string out;
+  for (const char c : body.substr(0, limit)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += u == '\n' || u == '\r' || u == '\t' ? ' ' : (u < 0x20 || u >= 0x7f ? '?' : c);
+  }
+  if (body.size() > limit) out += "...";
+  return out;
+}
 
 struct Target {
   std::string scheme;
@@ -174,6 +185,28 @@ Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
 
 enum class Failure { timeout, connection, cancelled };
 
+// The HTTPS session factory of libchainpp_tls.so, loaded on first use from
+// the directory of this library (else the loader's search path) and never
+// unloaded. Throws ConfigError when TLS support is not installed.
+detail::NewTlsSession new_tls_session() {
+  static const auto factory = []() -> std::pair<detail::NewTlsSession, std::string> {
+    std::string path = detail::kTlsLibrary;
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&new_tls_session), &info) != 0 && info.dli_fname) {
+      const std::string self = info.dli_fname;
+      if (const auto slash = self.rfind('/'); slash != std::string::npos) path = self.substr(0, slash + 1) + path;
+    }
+    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib && path != detail::kTlsLibrary) lib = dlopen(detail::kTlsLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return {nullptr, dlerror()};
+    void* symbol = dlsym(lib, detail::kNewTlsSessionSymbol);
+    if (!symbol) return {nullptr, dlerror()};
+    return {reinterpret_cast<detail::NewTlsSession>(symbol), {}};
+  }();
+  if (!factory.first) throw ConfigError("https:// needs TLS support, which could not be loaded: " + factory.second);
+  return factory.first;
+}
+
 }  // namespace
 
 bool same_header_name(std::string_view a, std::string_view b) {
@@ -262,6 +295,7 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
   info.request_id = request_id_of(headers);
   info.attempts = attempts;
   info.retry_after_seconds = RetryPolicy().server_delay(headers);
+  if (info.retry_after_seconds && *info.retry_after_seconds < 0) info.retry_after_seconds.reset();  // means "now"
 
   Json filter_results;
   if (!body.empty()) {
@@ -273,6 +307,7 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
   }
   if (info.body.is_object()) {
     const Json* err = info.body.find("error");
+    if (err && err->is_string()) info.provider_message = err->as_string();  // {"error": "text"}
     const Json& e = (err && err->is_object()) ? *err : info.body;
     if (const Json* code = e.find("code")) {
       if (code->is_string()) info.code = code->as_string();
@@ -298,6 +333,7 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
   if (!info.code.empty() && info.code != std::to_string(status)) message += " " + info.code;
   message += ": " + info.provider_message;
   message += context_text(info.request_id, attempts);
+  if (info.body.is_string()) message += " Response body: " + excerpt(body);  // not JSON: a proxy's page, say
   if (status == 429 && info.retry_after_seconds)
     message += " Retry after " + format_seconds(*info.retry_after_seconds) + " s.";
   if (status == 404) message += " Check the deployment name, the endpoint and the api-version.";
@@ -396,7 +432,6 @@ struct Disarm {
 struct HttpClient::Impl {
   mutable std::mutex mutex;
   std::map<std::string, std::vector<IdleSession>> idle;
-  std::map<std::string, Poco::Net::Context::Ptr> contexts;
   // Waits between retries; returns early when a stop is requested.
   std::function<void(double, const std::stop_token&)> sleep = [](double s, const std::stop_token& stop) {
     std::mutex m;
@@ -406,25 +441,6 @@ struct HttpClient::Impl {
   };
   RetryPolicy::Random random;
   static constexpr std::size_t max_idle_per_host = 64;
-
-  Poco::Net::Context::Ptr context(const TransportOptions& o) {
-    static std::once_flag ssl_once;
-    std::call_once(ssl_once, [] { Poco::Net::initializeSSL(); });
-    const std::string key = (o.verify_tls ? "v|" : "n|") + o.ca_file;
-    std::lock_guard lock(mutex);
-    auto& ctx = contexts[key];
-    if (!ctx) {
-      ctx = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, o.ca_file,
-                                   o.verify_tls ? Poco::Net::Context::VERIFY_RELAXED : Poco::Net::Context::VERIFY_NONE,
-                                   9, o.ca_file.empty());
-      static std::once_flag handler_once;
-      std::call_once(handler_once, [&] {
-        Poco::Net::SSLManager::instance().initializeClient(
-            nullptr, new Poco::Net::RejectCertificateHandler(false), ctx);
-      });
-    }
-    return ctx;
-  }
 
   Connection acquire(const Target& t, const TransportOptions& o, std::chrono::milliseconds read_timeout) {
     const auto proxy = proxy_for(t, o);
@@ -444,7 +460,7 @@ struct HttpClient::Impl {
     }
     if (!c.session) {
       if (t.scheme == "https") {
-        c.session = std::make_unique<Poco::Net::HTTPSClientSession>(t.host, t.port, context(o));
+        c.session.reset(new_tls_session()(t.host, t.port, o.verify_tls, o.ca_file));
       } else {
         c.session = std::make_unique<Poco::Net::HTTPClientSession>(t.host, t.port);
       }

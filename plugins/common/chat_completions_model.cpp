@@ -7,7 +7,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <iomanip>
+#include <limits>
 #include <mutex>
+#include <sstream>
 
 namespace chainpp::openai_wire {
 
@@ -23,10 +26,22 @@ const std::vector<std::string>& common_setting_keys() {
 
 namespace {
 
+constexpr double kMaxSeconds = 1e6;  // about 11.5 days: longer is a mistake (and would overflow)
+
 std::chrono::milliseconds seconds_setting(const ConfigNode& node, const char* key) {
   double s = node.at(key).as_double();
-  if (!(s > 0) || !std::isfinite(s)) node.at(key).fail(std::string("'") + key + "' must be a positive number of seconds");
+  if (!(s > 0) || !(s <= kMaxSeconds))
+    node.at(key).fail(std::string("'") + key + "' must be a positive number of seconds, at most 1000000");
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
+}
+
+// Fails at `key` unless the value read is within [lo, hi] (the API's range).
+template <typename T>
+void check_range(const ConfigNode& node, const char* key, const std::optional<T>& value, T lo, T hi) {
+  if (!value || (*value >= lo && *value <= hi)) return;
+  std::ostringstream text;
+  text << std::setprecision(15) << "'" << key << "' must be between " << lo << " and " << hi;
+  node.at(key).fail(text.str());
 }
 
 std::vector<std::pair<std::string, std::string>> string_map(const ConfigNode& node, const char* key) {
@@ -65,13 +80,18 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   s.model_name = node.get_string("model", node.get_string("model_name", ""));
   s.model_version = node.get_string("model_version", "");
   o.temperature = node.find_double("temperature");
-  if (o.temperature && (*o.temperature < 0 || *o.temperature > 2))
-    node.at("temperature").fail("'temperature' must be between 0 and 2");
+  check_range(node, "temperature", o.temperature, 0.0, 2.0);
   o.top_p = node.find_double("top_p");
+  check_range(node, "top_p", o.top_p, 0.0, 1.0);
   o.frequency_penalty = node.find_double("frequency_penalty");
+  check_range(node, "frequency_penalty", o.frequency_penalty, -2.0, 2.0);
   o.presence_penalty = node.find_double("presence_penalty");
+  check_range(node, "presence_penalty", o.presence_penalty, -2.0, 2.0);
+  constexpr std::int64_t max_int = std::numeric_limits<std::int32_t>::max();
   o.max_tokens = node.find_int("max_tokens");
+  check_range<std::int64_t>(node, "max_tokens", o.max_tokens, 1, max_int);
   o.max_completion_tokens = node.find_int("max_completion_tokens");
+  check_range<std::int64_t>(node, "max_completion_tokens", o.max_completion_tokens, 1, max_int);
   o.reasoning_effort = node.find_string("reasoning_effort");
   if (o.reasoning_effort && *o.reasoning_effort != "low" && *o.reasoning_effort != "medium" &&
       *o.reasoning_effort != "high")
@@ -80,8 +100,10 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
     o.stop = stop->is_list() ? stop->as_string_list() : std::vector<std::string>{stop->as_string()};
   o.seed = node.find_int("seed");
   o.n = node.find_int("n");
+  check_range<std::int64_t>(node, "n", o.n, 1, 128);
   o.logprobs = node.find_bool("logprobs");
   o.top_logprobs = node.find_int("top_logprobs");
+  check_range<std::int64_t>(node, "top_logprobs", o.top_logprobs, 0, 20);
   if (const ConfigNode* lb = node.find("logit_bias")) {
     if (!lb->is_map()) lb->fail("'logit_bias' must be a map of token ids to biases");
     o.logit_bias = lb->to_json();
@@ -102,7 +124,10 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
     if (r < 0 || r > 100) node.at("max_retries").fail("'max_retries' must be between 0 and 100");
     s.transport.max_retries = static_cast<int>(r);
   }
-  if (node.contains("max_retry_after")) s.transport.max_retry_after_seconds = node.get_double("max_retry_after");
+  if (node.contains("max_retry_after")) {
+    s.transport.max_retry_after_seconds = node.get_double("max_retry_after");
+    check_range(node, "max_retry_after", std::optional<double>(s.transport.max_retry_after_seconds), 0.0, kMaxSeconds);
+  }
   s.transport.verify_tls = node.get_bool("verify_tls", true);
   s.transport.ca_file = node.get_string("ca_file", "");
   s.transport.proxy = node.get_string("proxy", "");

@@ -109,7 +109,7 @@ TEST_CASE("azure_openai: configuration errors name the problem, where it is, and
                       "app.yaml:8:18: 'temperature' must be between 0 and 2");
   REQUIRE_THROWS_WITH(make("models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
                            "    azure_endpoint: https://x\n    api_version: v\n    api_key: k\n    timeout: -1\n"),
-                      "app.yaml:8:14: 'timeout' must be a positive number of seconds");
+                      "app.yaml:8:14: 'timeout' must be a positive number of seconds, at most 1000000");
 }
 
 TEST_CASE("azure_openai: a C++ host configures a model from code, with an Entra ID token provider") {
