@@ -310,25 +310,29 @@ TEST_CASE("cli batch: SIGKILL mid-run loses no written line; the re-run complete
   const std::string config =
       emulator_config("kill.yaml", emu, "slow-first-byte:40,429-then-ok:" + std::to_string(rate_limited));
   const std::string in = path("kill.in.jsonl"), out = path("kill.out.jsonl");
-  const int total = 300, concurrency = 8;
-  write(in, inputs(total));
+  const int total = 2000, concurrency = 8;
+  // Every 100th input is one the content filter rejects (a 400, not retried): it fails.
+  std::string text;
+  for (int i = 1; i <= total; ++i)
+    text += i % 100 == 0 ? "{\"input\":\"Tell me something violent.\"}\n" : "{\"input\":\"word" + std::to_string(i) + "\"}\n";
+  write(in, text);
 
   const pid_t pid = start_batch({config, "--inputs", in, "--output", out, "--concurrency", std::to_string(concurrency)},
                                 "/dev/null");
-  wait_for_lines(out, 40);  // some results written, well before the end
+  wait_for_lines(out, 200);  // some results written, well before the end
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
   REQUIRE(WIFSIGNALED(status));
   const std::size_t written = lines(read(out)).size();
   INFO("lines written before the kill: " << written);
-  CHECK(written >= 40);
+  CHECK(written >= 200);
   CHECK(written < static_cast<std::size_t>(total));
   const std::int64_t sent_before = emu.stats()["requests"].as_int();
 
   Result r = run({"batch", config, "--inputs", in, "--output", out, "--concurrency", std::to_string(concurrency)});
   INFO(r.err);
-  CHECK(r.code == 0);
+  CHECK(r.code == 3);  // some inputs failed
   auto res = results(out);
   REQUIRE(res.size() == static_cast<std::size_t>(total));
   auto c = counts(res);
@@ -336,7 +340,18 @@ TEST_CASE("cli batch: SIGKILL mid-run loses no written line; the re-run complete
   CHECK(c.begin()->first == 1);
   CHECK(c.rbegin()->first == total);
   for (const auto& [line, n] : c) CHECK(n == 1);
-  for (const auto& line : res) CHECK(line["error"].is_null());
+  int failed = 0;
+  for (const auto& line : res) {
+    const bool violent = line["line"].as_int() % 100 == 0;
+    if (violent) {
+      ++failed;
+      CHECK(line["error"]["type"].as_string() == "ContentFilterError");
+      CHECK(line["error"]["status"].as_int() == 400);
+    } else {
+      CHECK(line["error"].is_null());
+    }
+  }
+  CHECK(failed == total / 100);
   // Calls lost with the process are at most those in flight at the kill.
   const std::int64_t requests = emu.stats()["requests"].as_int();
   CHECK(requests <= total + concurrency + rate_limited);
