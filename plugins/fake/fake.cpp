@@ -42,10 +42,18 @@ struct FakeConfig {
 
 UsageMetadata parse_usage(const ConfigNode& node) {
   node.check_keys({"input_tokens", "output_tokens", "total_tokens"});
+  // Bounded so that sums of counts stay far from overflowing.
+  constexpr std::int64_t max_tokens = 1'000'000'000'000;
+  auto count = [&](const char* key, std::int64_t fallback) {
+    const std::int64_t n = node.get_int(key, fallback);
+    if (n < 0 || n > max_tokens)
+      node.at(key).fail(std::string("'") + key + "' must be a token count from 0 to 1000000000000");
+    return n;
+  };
   UsageMetadata u;
-  u.input_tokens = node.get_int("input_tokens", 0);
-  u.output_tokens = node.get_int("output_tokens", 0);
-  u.total_tokens = node.get_int("total_tokens", u.input_tokens + u.output_tokens);
+  u.input_tokens = count("input_tokens", 0);
+  u.output_tokens = count("output_tokens", 0);
+  u.total_tokens = count("total_tokens", u.input_tokens + u.output_tokens);
   return u;
 }
 

@@ -233,9 +233,16 @@ TEST_CASE("bad input: YAML configuration is a ConfigError with file:line:col", "
        "app.yaml:3:17: unknown provider 'fak'; available providers: fake"},
       {"fake responses as a string", "plugins: {load: [fake]}\nmodels:\n  m: {provider: fake, responses: hi}\n",
        "ConfigError", "app.yaml:3:34: models.m.responses must be a list"},
-      {"a negative fake token count",
+      {"a fake token count that is text",
        "plugins: {load: [fake]}\nmodels:\n  m: {provider: fake, responses: [hi], usage: {input_tokens: x}}\n",
        "ConfigError", "app.yaml:3:62: models.m.usage.input_tokens must be an integer"},
+      {"a negative fake token count",
+       "plugins: {load: [fake]}\nmodels:\n  m: {provider: fake, responses: [hi], usage: {input_tokens: -1}}\n",
+       "ConfigError", "app.yaml:3:62: 'input_tokens' must be a token count from 0 to 1000000000000"},
+      {"fake token counts whose sum would overflow",
+       "plugins: {load: [fake]}\nmodels:\n  m: {provider: fake, responses: [hi], usage: {input_tokens: 9223372036854775807, "
+       "output_tokens: 1}}\n",
+       "ConfigError", "app.yaml:3:62: 'input_tokens' must be a token count from 0 to 1000000000000"},
       // --- azure_openai settings (wrong types, out of range)
       {"an unknown model key with a suggestion", azure_model + "    temprature: 0\n", "ConfigError",
        "app.yaml:9:5: unknown key 'temprature' in models.m (did you mean 'temperature'?)"},
