@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -273,6 +275,9 @@ Json parse_json(std::string_view body, const ResponseShape& shape) {
 // document accepts exactly what Json::parse accepts: the same reader flags,
 // the same nesting limit, and its error message for anything else.
 constexpr unsigned kParseFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseValidateEncodingFlag;  // as Json::parse
+// For text already known to be valid UTF-8: the same result without the
+// reader's per-character encoding check.
+constexpr unsigned kParseFlagsValidUtf8 = kParseFlags & ~rapidjson::kParseValidateEncodingFlag;
 constexpr std::size_t kMaxDepth = 512;                            // as Json::parse
 using Value = rapidjson::Value;
 using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
@@ -323,12 +328,14 @@ public:
     char* buf = text.size() < sizeof text_buffer_ ? text_buffer_ : (heap_.resize(text.size() + 1), heap_.data());
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
+    const bool valid_utf8 = utf8_error_offset(text) == std::string_view::npos;
     rapidjson::ParseResult result;
     auto generate = [&](Document& doc) {
       DepthLimitedHandler handler(doc);
       rapidjson::Reader reader;
       rapidjson::InsituStringStream in(buf);
-      result = reader.Parse<rapidjson::kParseInsituFlag | kParseFlags>(in, handler);
+      result = valid_utf8 ? reader.Parse<rapidjson::kParseInsituFlag | kParseFlagsValidUtf8>(in, handler)
+                          : reader.Parse<rapidjson::kParseInsituFlag | kParseFlags>(in, handler);
       return !result.IsError();
     };
     doc_.Populate(generate);
@@ -421,7 +428,9 @@ Json to_json(const Value& v) {
     case rapidjson::kObjectType: {
       JsonObject o;
       o.reserve(v.MemberCount());
-      for (const auto& m : v.GetObject()) o.emplace_back(string_of(m.name), to_json(m.value));
+      for (const auto& m : v.GetObject())
+        o.emplace_back(std::piecewise_construct, std::forward_as_tuple(m.name.GetString(), m.name.GetStringLength()),
+                       std::forward_as_tuple(to_json(m.value)));
       return Json(std::move(o));
     }
   }
@@ -617,21 +626,24 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
   }
 
   AIMessageChunk chunk;
-  Json& meta = chunk.response_metadata;
+  // The members below have distinct names: each is appended, without a lookup.
+  JsonObject& meta = chunk.response_metadata.as_object();
+  meta.reserve(4);
+  auto put = [&meta](const char* key, Json value) { meta.emplace_back(key, std::move(value)); };
   if (is_string(model) && model->GetStringLength() > 0) {
     if (!string_equals(*model, model_)) {
       model_ = string_of(*model);
       versioned_model_ = versioned_model_name(model_, shape_.model_version);
     }
-    meta.set("model_name", versioned_model_);
+    put("model_name", versioned_model_);
   }
-  if (is_string(fingerprint)) meta.set("system_fingerprint", string_of(*fingerprint));
-  if (prompt_filter && prompt_filter->IsArray()) meta.set("prompt_filter_results", to_json(*prompt_filter));
+  if (is_string(fingerprint)) put("system_fingerprint", string_of(*fingerprint));
+  if (prompt_filter && prompt_filter->IsArray()) put("prompt_filter_results", to_json(*prompt_filter));
   if (usage_value && usage_value->IsObject()) {
     const Json usage = to_json(*usage_value);
     check_usage(shape_, usage);
     chunk.usage_metadata = usage_from(usage);
-    meta.set("token_usage", token_usage_from(usage));
+    put("token_usage", token_usage_from(usage));
   }
   expect_type(shape_, choices, rapidjson::kArrayType, "choices", "an array");
   if (!choices || !choices->IsArray() || choices->Empty()) return chunk;
@@ -641,15 +653,15 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
   if (delta && delta->IsObject()) {
     const auto [content, calls, refusal] = members<3>(*delta, {"content", "tool_calls", "refusal"});
     expect_type(shape_, content, rapidjson::kStringType, "choices[0].delta.content", "a string or null");
-    if (is_string(content)) chunk.content = string_of(*content);
+    if (is_string(content)) chunk.content.assign(content->GetString(), content->GetStringLength());
     if (calls && calls->IsArray()) tool_call_chunks_from(shape_, to_json(*calls), chunk.tool_call_chunks);
-    if (is_string(refusal)) meta.set("refusal", string_of(*refusal));
+    if (is_string(refusal)) put("refusal", string_of(*refusal));
   }
-  if (filter && filter->IsObject() && filter->MemberCount() > 0) meta.set("content_filter_results", to_json(*filter));
-  if (logprobs && logprobs->IsObject()) meta.set("logprobs", to_json(*logprobs));
+  if (filter && filter->IsObject() && filter->MemberCount() > 0) put("content_filter_results", to_json(*filter));
+  if (logprobs && logprobs->IsObject()) put("logprobs", to_json(*logprobs));
   content_so_far_ += chunk.content;
   if (is_string(finish)) {
-    meta.set("finish_reason", string_of(*finish));
+    put("finish_reason", string_of(*finish));
     if (string_equals(*finish, "content_filter"))
       filtered_completion(shape_, filter ? to_json(*filter) : Json(), content_so_far_);
   }

@@ -44,6 +44,7 @@ unset CHAINPP_PLUGIN_PATH
 step "install into $prefix"
 cmake --install "$build" --prefix "$prefix" > "$work/install.log"
 for f in include/chainpp/app.hpp include/chainpp/plugin.hpp lib/libchainpp_core.so lib/libchainpp_core.so.0 \
+         lib/libchainpp_tls.so \
          lib/chainpp/plugins/libchainpp_azure_openai.so lib/chainpp/plugins/libchainpp_fake.so \
          lib/chainpp/plugins/libchainpp_openai.so bin/chainpp bin/azure-openai-emulator \
          share/chainpp/pricing.yaml share/chainpp/configs/fake.yaml share/chainpp/configs/azure.yaml \
@@ -193,6 +194,30 @@ expect "host_app (azure_openai)" "J'adore la programmation.
 Total Cost (USD): \$0.000063" "$("$host_app" "$work/azure.yaml" "${inputs[@]}" 2>&1)"
 expect "host_app built with pkg-config (azure_openai)" "J'adore la programmation.
 Total Cost (USD): \$0.000063" "$("$work/host_app_pc" "$work/azure.yaml" translate "${inputs[@]}" 2>&1)"
+
+step "HTTPS from the installed tree (core loads lib/libchainpp_tls.so on the first https:// call)"
+"$prefix/bin/azure-openai-emulator" --port 0 --tls-cert "$src/tests/data/tls/cert.pem" \
+  --tls-key "$src/tests/data/tls/key.pem" > "$work/tls_emulator.out" 2>&1 &
+tls_emulator=$!
+trap 'kill "$emulator" "$tls_emulator" 2>/dev/null || true; wait "$emulator" "$tls_emulator" 2>/dev/null || true' EXIT
+tls_port=
+for _ in $(seq 200); do
+  tls_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/tls_emulator.out")
+  [[ -n "$tls_port" ]] && break
+  sleep 0.1
+done
+[[ -n "$tls_port" ]] || { cat "$work/tls_emulator.out"; fail "the TLS emulator did not start"; exit 1; }
+write_config "$work/azure_tls.yaml" "  load: [azure_openai]" "  translator:
+    provider: azure_openai
+    azure_endpoint: https://127.0.0.1:$tls_port
+    ca_file: $src/tests/data/tls/cert.pem
+    api_key: test-key
+    api_version: 2024-10-21
+    azure_deployment: gpt-35-turbo
+    temperature: 0
+    stream_usage: true"
+expect "host_app over https (azure_openai)" "J'adore la programmation.
+Total Cost (USD): \$0.000063" "$("$host_app" "$work/azure_tls.yaml" "${inputs[@]}" 2>&1)"
 
 if ((failures > 0)); then
   echo "$failures check(s) failed"

@@ -181,7 +181,7 @@ TEST_CASE("other statuses map to their error types") {
   CHECK_THROWS_AS(std::rethrow_exception(make_http_error("p", 422, {}, "{}", 1)), BadRequestError);
   CHECK_THROWS_AS(std::rethrow_exception(make_http_error("p", 503, {}, "oops", 1)), ServerError);
   CHECK_THROWS_WITH(std::rethrow_exception(make_http_error("p", 500, {}, "not json", 2)),
-                    "p: HTTP 500: Internal Server Error (2 attempts)");
+                    "p: HTTP 500: Internal Server Error (2 attempts) Response body: not json");
   CHECK_THROWS_WITH(
       std::rethrow_exception(make_http_error("", 400, {}, R"({"error":{"code":"BadRequest","message":"bad"}})", 1)),
       "http: HTTP 400 BadRequest: bad (1 attempt)");
