@@ -612,12 +612,24 @@ TEST_CASE("a stop mid-stream ends the stream with CancelledError after the chunk
   auto o = fast();
   o.read_timeout = std::chrono::milliseconds(20000);
   auto req = azure(kSeedStreamBody, "slow-stream:3000");
-  StopLater stop(std::chrono::milliseconds(200));
-  req.stop = stop.source.get_token();
+  std::stop_source source;
+  req.stop = source.get_token();
   auto body = client.open(req, o);
   Streamed s;
+  SseParser parser;
+  while (s.data.empty()) {  // the prompt-filter chunk; the next one is 3 s away
+    auto bytes = body->read();
+    REQUIRE(bytes.has_value());
+    parser.feed(*bytes);
+    while (auto e = parser.next()) s.data.push_back(e->data);
+  }
+  std::jthread stopper([&source] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the reader is waiting by then
+    source.request_stop();
+  });
   try {
-    read_events(*body, s);
+    while (body->read()) {
+    }
     FAIL("expected CancelledError");
   } catch (const CancelledError& e) {
     CHECK(std::string(e.what()) ==
@@ -638,18 +650,26 @@ TEST_CASE("a stop during the wait before a retry ends the call at once") {
   auto req = azure(kSeedBody, "429");
   req.headers.emplace_back("x-emulator-retry-after", "30");
   req.headers.emplace_back("x-emulator-retry-after-ms", "none");
-  StopLater stop(std::chrono::milliseconds(100));
-  req.stop = stop.source.get_token();
+  std::stop_source source;
+  req.stop = source.get_token();
   int retries = 0;
+  std::jthread stopper;
+  const auto start = std::chrono::steady_clock::now();
   try {
     client.send(req, fast(), [&](int, const std::exception&, double delay) {
       ++retries;
       CHECK(delay == 30.0);
+      stopper = std::jthread([&source] {  // a stop while the client waits out the 30 s
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        source.request_stop();
+      });
     });
     FAIL("expected CancelledError");
   } catch (const CancelledError& e) {
     CHECK(std::string(e.what()) == "azure_openai: the call was cancelled " + authority() + " (1 attempt)");
   }
+  // Not a speed check: an uninterruptible wait would have lasted the full 30 s.
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(25));
   CHECK(retries == 1);
   CHECK(emulator().stats().at("requests").as_int() == 1);
 }

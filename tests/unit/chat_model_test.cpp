@@ -104,21 +104,23 @@ TEST_CASE("a chat model in a chain takes messages, a message or text; other valu
 }
 
 TEST_CASE("rate limiter: a bucket of 2 gives two tokens at once, then refills at the rate") {
-  RateLimiter limiter(1000.0, 2.0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // 10 tokens a second: the next token is 100 ms away, far more than the few
+  // statements between two checks even on a loaded machine under a sanitizer.
+  RateLimiter limiter(10.0, 2.0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 3 tokens' time, capped at 2
   REQUIRE(limiter.try_acquire());
   REQUIRE(limiter.try_acquire());
   REQUIRE_FALSE(limiter.try_acquire());
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
   REQUIRE(limiter.try_acquire());
   REQUIRE_THROWS_WITH(RateLimiter(0), "rate limiter: requests_per_second must be positive");
 }
 
 TEST_CASE("with_rate_limiter makes each call take a token") {
   auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"r"});
-  auto limiter = std::make_shared<RateLimiter>(1000.0, 1.0);
+  auto limiter = std::make_shared<RateLimiter>(5.0, 1.0);  // the next token 200 ms after the last
   auto limited = model->with_rate_limiter(limiter);
-  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
   limited->invoke({HumanMessage("x")});
   // The call took the only token.
   REQUIRE_FALSE(limiter->try_acquire());
