@@ -1001,10 +1001,11 @@ int run(const Config& config, const ServerOptions& options) {
   Poco::ThreadPool pool(4, 256);
   Poco::Net::HTTPServer server(new Factory(state), pool, socket, params);
   state.server = &server;
-  server.start();
+  // Set before the server's threads start: the batch threads read it unlocked.
   const std::string self_host = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
   state.batches.set_self_url((options.tls_cert.empty() ? "http://" : "https://") + self_host + ":" +
                              std::to_string(socket.address().port()));
+  server.start();
   std::cout << "listening on " << options.host << ":" << socket.address().port() << std::endl;
 
   int sig = 0;
