@@ -56,12 +56,19 @@ public:
     }
     return add(Json(d));
   }
-  bool String(const char* s, rapidjson::SizeType n, bool) { return add(Json(std::string(s, n))); }
+  // The reader checks the raw bytes, but RapidJSON 1.1 turns a lone low
+  // surrogate escape ("\udc00") into bytes that are not UTF-8 (found by fuzzing).
+  bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (!valid_text(s, n)) return false;
+    return add(Json(std::string(s, n)));
+  }
   bool StartObject() { return push(Json::object()); }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
+    if (!valid_text(s, n)) return false;
     key_ = std::string(s, n);
     return true;
   }
+  bool lone_surrogate = false;
   bool EndObject(rapidjson::SizeType) { return pop(); }
   bool StartArray() { return push(Json::array()); }
   bool EndArray(rapidjson::SizeType) { return pop(); }
@@ -69,6 +76,12 @@ public:
 private:
   std::vector<Json*> stack_;
   std::string key_;
+
+  bool valid_text(const char* s, rapidjson::SizeType n) {
+    if (utf8_error_offset(std::string_view(s, n)) == std::string_view::npos) return true;
+    lone_surrogate = true;
+    return false;
+  }
 
   Json* place(Json v) {
     if (stack_.empty()) {
@@ -204,6 +217,10 @@ Json Json::parse(std::string_view text) {
   // Strings must be valid UTF-8: what is parsed is written out again as JSON.
   auto ok = reader.Parse<rapidjson::kParseNanAndInfFlag | rapidjson::kParseNumbersAsStringsFlag |
                          rapidjson::kParseValidateEncodingFlag>(is, builder);
+  if (builder.lone_surrogate) {
+    throw JsonError("invalid JSON at offset " + std::to_string(ok.Offset()) +
+                    ": a \\u escape is a lone UTF-16 surrogate");
+  }
   if (builder.too_deep) {
     throw JsonError("invalid JSON at offset " + std::to_string(ok.Offset()) + ": nesting deeper than " +
                     std::to_string(Builder::max_depth) + " levels");

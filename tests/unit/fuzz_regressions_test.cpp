@@ -150,3 +150,16 @@ TEST_CASE("json: numbers round-trip through dump and parse", "[fuzz]") {
   REQUIRE(Json::parse("18446744073709551616").as_double() == 18446744073709551616.0);
   REQUIRE_THROWS_AS(Json::parse("1e"), chainpp::JsonError);
 }
+
+TEST_CASE("json: a lone surrogate escape is an error, so every parsed string dumps as UTF-8", "[fuzz]") {
+  // Found by json_fuzz: RapidJSON 1.1 decoded "\ude00" alone into bytes that
+  // are not UTF-8, which dump() wrote out and parse() then refused.
+  REQUIRE_THROWS_WITH(Json::parse(R"({"b":"\ud33d\ude00"})"),
+                      "invalid JSON at offset 19: a \\u escape is a lone UTF-16 surrogate");
+  REQUIRE_THROWS_WITH(Json::parse(R"({"\udc00":1})"), "invalid JSON at offset 9: a \\u escape is a lone UTF-16 surrogate");
+  REQUIRE_THROWS_WITH(Json::parse(R"(["\ud800"])"),
+                      "invalid JSON at offset 2: The surrogate pair in string is invalid.");
+  const Json pair = Json::parse(R"(["\ud83d\ude00", "\ud33d"])");  // a pair, and a code point below the surrogates
+  REQUIRE(pair.dump() == "[\"\xF0\x9F\x98\x80\",\"\xED\x8C\xBD\"]");
+  REQUIRE(Json::parse(pair.dump()).dump() == pair.dump());
+}
