@@ -172,16 +172,26 @@ expect "host_app (bad key)" \
        "$("$host_app" "$work/template_bad.yaml" "${inputs[@]}" 2>&1)"
 
 step "host_app with the installed azure_openai plugin and emulator"
-"$prefix/bin/azure-openai-emulator" --port 0 > "$work/emulator.out" 2>&1 &
-emulator=$!
-trap 'kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true' EXIT
-port=
-for _ in $(seq 200); do
-  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/emulator.out")
-  [[ -n "$port" ]] && break
-  sleep 0.1
-done
-[[ -n "$port" ]] || { cat "$work/emulator.out"; fail "the emulator did not start"; exit 1; }
+emulator_pids=()
+trap 'kill "${emulator_pids[@]}" 2>/dev/null || true; wait "${emulator_pids[@]}" 2>/dev/null || true' EXIT
+# start_emulator NAME [ARGS...]: starts the installed emulator on a free port,
+# logging to $work/NAME.out, and sets `port` to its port.
+start_emulator() {
+  local name="$1"
+  shift
+  "$prefix/bin/azure-openai-emulator" --port 0 "$@" > "$work/$name.out" 2>&1 &
+  emulator_pids+=($!)
+  port=
+  for _ in $(seq 200); do
+    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/$name.out")
+    [[ -n "$port" ]] && return 0
+    sleep 0.1
+  done
+  cat "$work/$name.out"
+  fail "$name did not start"
+  exit 1
+}
+start_emulator emulator
 write_config "$work/azure.yaml" "  load: [azure_openai]" "  translator:
     provider: azure_openai
     azure_endpoint: http://127.0.0.1:$port
@@ -196,17 +206,8 @@ expect "host_app built with pkg-config (azure_openai)" "J'adore la programmation
 Total Cost (USD): \$0.000063" "$("$work/host_app_pc" "$work/azure.yaml" translate "${inputs[@]}" 2>&1)"
 
 step "HTTPS from the installed tree (core loads lib/libchainpp_tls.so on the first https:// call)"
-"$prefix/bin/azure-openai-emulator" --port 0 --tls-cert "$src/tests/data/tls/cert.pem" \
-  --tls-key "$src/tests/data/tls/key.pem" > "$work/tls_emulator.out" 2>&1 &
-tls_emulator=$!
-trap 'kill "$emulator" "$tls_emulator" 2>/dev/null || true; wait "$emulator" "$tls_emulator" 2>/dev/null || true' EXIT
-tls_port=
-for _ in $(seq 200); do
-  tls_port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/tls_emulator.out")
-  [[ -n "$tls_port" ]] && break
-  sleep 0.1
-done
-[[ -n "$tls_port" ]] || { cat "$work/tls_emulator.out"; fail "the TLS emulator did not start"; exit 1; }
+start_emulator tls_emulator --tls-cert "$src/tests/data/tls/cert.pem" --tls-key "$src/tests/data/tls/key.pem"
+tls_port=$port
 write_config "$work/azure_tls.yaml" "  load: [azure_openai]" "  translator:
     provider: azure_openai
     azure_endpoint: https://127.0.0.1:$tls_port
