@@ -21,7 +21,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
-#include <istream>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <random>
@@ -427,6 +427,155 @@ struct Disarm {
   }
 };
 
+// Poco keeps HTTPSession::read protected. It returns the bytes the session
+// buffered (with the response headers) first, then reads the socket with the
+// caller's length; HTTPS sessions override it.
+struct SessionAccess : Poco::Net::HTTPClientSession {
+  static int read_from(Poco::Net::HTTPSession& session, char* buffer, std::streamsize length) {
+    int (Poco::Net::HTTPSession::*read_member)(char*, std::streamsize) = &SessionAccess::read;
+    return (session.*read_member)(buffer, length);
+  }
+};
+
+// A response body read straight from the session in reads of up to 64 KiB,
+// chunked transfer coding decoded here (Poco's body streams make a system
+// call per 4 KiB and read chunk headers a byte at a time). Throws
+// Poco::Exception when the body breaks off or its framing is malformed.
+class BodyReader {
+public:
+  BodyReader(Poco::Net::HTTPClientSession& session, const Poco::Net::HTTPResponse& response,
+             const std::string& method)
+      : session_(&session) {
+    const int status = static_cast<int>(response.getStatus());
+    if (method == "HEAD" || status < 200 || status == 204 || status == 304) {
+      state_ = State::done;
+    } else if (response.getChunkedTransferEncoding()) {
+      state_ = State::chunk_size;
+    } else if (response.hasContentLength() &&
+               response.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH) {
+      expected_ = response.getContentLength64();
+      left_ = expected_;
+      state_ = left_ > 0 ? State::data : State::done;
+    } else {
+      state_ = State::until_close;
+    }
+  }
+
+  /// The next piece of the body (valid until the next call), nullopt at its end.
+  std::optional<std::string_view> next() {
+    for (;;) {
+      switch (state_) {
+        case State::done: return std::nullopt;
+        case State::data:
+        case State::until_close: {
+          if (state_ == State::data && left_ == 0) {
+            state_ = expected_ >= 0 ? State::done : State::chunk_end;
+            continue;
+          }
+          if (pos_ == end_ && !fill()) {
+            if (state_ == State::until_close) {
+              state_ = State::done;
+              closed_ = true;
+              return std::nullopt;
+            }
+            throw Poco::Net::ConnectionResetException(
+                expected_ >= 0 ? "connection closed after " + std::to_string(received_) + " of " +
+                                     std::to_string(expected_) + " body bytes"
+                               : "connection closed in the middle of a chunk, after " +
+                                     std::to_string(received_) + " body bytes");
+          }
+          auto n = end_ - pos_;
+          if (state_ == State::data && static_cast<std::int64_t>(n) > left_) n = static_cast<std::size_t>(left_);
+          const std::string_view piece(buf_.get() + pos_, n);
+          pos_ += n;
+          left_ -= static_cast<std::int64_t>(n);
+          received_ += static_cast<std::int64_t>(n);
+          return piece;
+        }
+        case State::chunk_size: {
+          const std::string_view l = line();
+          std::size_t i = 0;
+          std::int64_t size = 0;
+          for (; i < l.size() && i < 15; ++i) {
+            const char c = l[i];
+            const int d = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
+            if (d < 0) break;
+            size = size * 16 + d;
+          }
+          if (i == 0 || (i < l.size() && l[i] != ';' && l[i] != ' ' && l[i] != '\t'))
+            throw Poco::Net::MessageException("invalid chunk size line in a chunked body");
+          left_ = size;
+          state_ = size > 0 ? State::data : State::trailers;
+          continue;
+        }
+        case State::chunk_end:
+          if (!line().empty()) throw Poco::Net::MessageException("no line break after a chunk of a chunked body");
+          state_ = State::chunk_size;
+          continue;
+        case State::trailers:
+          if (line().empty()) state_ = State::done;
+          continue;
+      }
+    }
+  }
+
+  std::int64_t received() const { return received_; }
+  /// The whole body was read, nothing followed it and the server did not
+  /// close: the connection can carry another request.
+  bool reusable() const { return state_ == State::done && !closed_ && pos_ == end_; }
+
+private:
+  enum class State { data, until_close, chunk_size, chunk_end, trailers, done };
+  static constexpr std::size_t kCapacity = 65536;
+  static constexpr std::size_t kMaxLine = 4096;
+
+  // Reads more bytes after end_; false at the end of the connection.
+  bool fill() {
+    if (!buf_) buf_ = std::make_unique<char[]>(kCapacity);
+    if (pos_ == end_) pos_ = end_ = 0;
+    const int n = SessionAccess::read_from(*session_, buf_.get() + end_, static_cast<std::streamsize>(kCapacity - end_));
+    if (n <= 0) return false;
+    end_ += static_cast<std::size_t>(n);
+    return true;
+  }
+
+  // A line of the chunked framing, without its CRLF (or LF).
+  std::string_view line() {
+    for (;;) {
+      const char* begin = buf_ ? buf_.get() + pos_ : nullptr;
+      if (const void* nl = begin ? std::memchr(begin, '\n', end_ - pos_) : nullptr) {
+        const auto* stop = static_cast<const char*>(nl);
+        std::string_view l(begin, static_cast<std::size_t>(stop - begin));
+        pos_ += l.size() + 1;
+        if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+        return l;
+      }
+      if (end_ - pos_ >= kMaxLine) throw Poco::Net::MessageException("chunk size line too long in a chunked body");
+      if (pos_ > 0) {  // keep the partial line at the start of the buffer
+        std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
+        end_ -= pos_;
+        pos_ = 0;
+      }
+      if (!fill())
+        throw Poco::Net::ConnectionResetException("connection closed before the end of a chunked body, after " +
+                                                  std::to_string(received_) + " body bytes");
+    }
+  }
+
+  Poco::Net::HTTPSession* session_;
+  State state_ = State::done;
+  std::int64_t expected_ = -1;  // Content-Length, -1 when the body is chunked or ends with the connection
+  std::int64_t left_ = 0;       // bytes left in the current chunk or the Content-Length body
+  std::int64_t received_ = 0;
+  bool closed_ = false;
+  std::unique_ptr<char[]> buf_;  // kCapacity bytes, allocated on the first read
+  std::size_t pos_ = 0;
+  std::size_t end_ = 0;
+};
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -489,7 +638,7 @@ struct HttpClient::Impl {
   struct Started {
     Connection conn;
     std::unique_ptr<Poco::Net::HTTPResponse> response;
-    std::istream* body = nullptr;
+    std::unique_ptr<BodyReader> body;
     HttpHeaders headers;
     std::unique_ptr<StopWatch> watch;  // armed on conn's socket
   };
@@ -503,21 +652,13 @@ struct HttpClient::Impl {
 
 namespace {
 
-// Reads the whole remaining body; checks Content-Length when there is one.
-std::string read_all(std::istream& in, const Poco::Net::HTTPResponse& response) {
-  std::string body;
+// Reads the whole body.
+std::string read_all(BodyReader& body, const Poco::Net::HTTPResponse& response) {
+  std::string out;
   if (response.hasContentLength() && response.getContentLength64() > 0)
-    body.reserve(static_cast<std::size_t>(response.getContentLength64()));
-  char buf[16384];
-  while (in) {
-    in.read(buf, sizeof buf);
-    body.append(buf, static_cast<std::size_t>(in.gcount()));
-  }
-  if (response.hasContentLength() && response.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
-      static_cast<std::int64_t>(body.size()) != response.getContentLength64())
-    throw Poco::Net::ConnectionResetException("connection closed after " + std::to_string(body.size()) + " of " +
-                                              std::to_string(response.getContentLength64()) + " body bytes");
-  return body;
+    out.reserve(static_cast<std::size_t>(response.getContentLength64()));
+  while (const auto piece = body.next()) out.append(*piece);
+  return out;
 }
 
 HttpHeaders headers_of(const Poco::Net::HTTPResponse& response) {
@@ -612,10 +753,9 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
         watch->arm(*s.conn.session);  // connected now
         os.write(request.body.data(), static_cast<std::streamsize>(request.body.size()));
         s.response = std::make_unique<Poco::Net::HTTPResponse>();
-        std::istream& rs = s.conn.session->receiveResponse(*s.response);
+        s.conn.session->receiveResponse(*s.response);
         got_status = true;
-        rs.exceptions(std::ios::badbit);
-        s.body = &rs;
+        s.body = std::make_unique<BodyReader>(*s.conn.session, *s.response, request.method);
         const int status = static_cast<int>(s.response->getStatus());
         if (status >= 200 && status < 300) {
           s.headers = headers_of(*s.response);
@@ -624,21 +764,21 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
             s.watch = std::move(watch);
             return s;
           }
-          out->body = read_all(rs, *s.response);
+          out->body = read_all(*s.body, *s.response);
           watch->disarm();
           if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
           out->status = status;
           out->reason = s.response->getReason();
           out->headers = std::move(s.headers);
           out->attempts = attempt;
-          if (s.response->getKeepAlive()) release(std::move(s.conn));
+          if (s.response->getKeepAlive() && s.body->reusable()) release(std::move(s.conn));
           return {};
         }
         error_headers = headers_of(*s.response);
-        const std::string body = read_all(rs, *s.response);
+        const std::string body = read_all(*s.body, *s.response);
         watch->disarm();
         if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
-        if (s.response->getKeepAlive()) release(std::move(s.conn));
+        if (s.response->getKeepAlive() && s.body->reusable()) release(std::move(s.conn));
         error = make_http_error(request.provider, status, error_headers, body, attempt);
         may_retry = RetryPolicy::should_retry(status, error_headers);
       } catch (const Poco::Exception& e) {
@@ -693,17 +833,15 @@ struct HttpBodyStream::Impl {
   std::shared_ptr<HttpClient::Impl> client;
   Connection conn;
   std::unique_ptr<Poco::Net::HTTPResponse> response;
-  std::istream* in = nullptr;
+  std::unique_ptr<BodyReader> body;  // null once the stream ended or was discarded
   HttpHeaders headers;
   std::string provider;
   Target target;
   TransportOptions options;
   Clock::time_point deadline;
   int attempts = 1;
-  std::int64_t received = 0;
   bool ended = false;
   std::unique_ptr<StopWatch> watch;  // armed on conn's socket until it closes or is pooled
-  char buf[16384];
 
   void discard() {
     if (watch) watch->disarm();
@@ -714,7 +852,7 @@ struct HttpBodyStream::Impl {
       }
       conn.session.reset();
     }
-    in = nullptr;
+    body.reset();
     ended = true;
   }
 };
@@ -734,7 +872,7 @@ void HttpBodyStream::close() { impl_->discard(); }
 
 std::optional<std::string_view> HttpBodyStream::read() {
   Impl& s = *impl_;
-  if (s.ended || !s.in) return std::nullopt;
+  if (s.ended || !s.body) return std::nullopt;
   const NetworkFailure cancelled{Failure::cancelled, "the stream was cancelled"};
   try {
     if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
@@ -742,23 +880,14 @@ std::optional<std::string_view> HttpBodyStream::read() {
       throw_network(s.provider, s.target, {Failure::timeout, "total timeout exceeded while reading the stream"},
                     s.attempts, status(), request_id());
     s.conn.set_receive_timeout(to_timespan(effective_read_timeout(s.options, s.deadline)));
-    if (s.in->peek() == std::char_traits<char>::eof()) {
-      s.watch->disarm();
-      if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
-      const auto& r = *s.response;
-      if (r.hasContentLength() && r.getContentLength64() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
-          s.received != r.getContentLength64())
-        throw Poco::Net::ConnectionResetException("connection closed after " + std::to_string(s.received) + " of " +
-                                                  std::to_string(r.getContentLength64()) + " body bytes");
-      s.ended = true;
-      if (r.getKeepAlive()) s.client->release(std::move(s.conn));
-      s.conn.session.reset();
-      s.in = nullptr;
-      return std::nullopt;
-    }
-    const auto n = s.in->readsome(s.buf, sizeof s.buf);
-    s.received += n;
-    return std::string_view(s.buf, static_cast<std::size_t>(n));
+    if (auto piece = s.body->next()) return piece;
+    s.watch->disarm();
+    if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
+    s.ended = true;
+    if (s.response->getKeepAlive() && s.body->reusable()) s.client->release(std::move(s.conn));
+    s.conn.session.reset();
+    s.body.reset();
+    return std::nullopt;
   } catch (const ProviderError&) {
     s.discard();
     throw;
@@ -802,7 +931,7 @@ std::unique_ptr<HttpBodyStream> HttpClient::open(const HttpRequest& request, con
   s->client = impl_;
   s->conn = std::move(started.conn);
   s->response = std::move(started.response);
-  s->in = started.body;
+  s->body = std::move(started.body);
   s->headers = std::move(started.headers);
   s->watch = std::move(started.watch);
   s->provider = request.provider;

@@ -1,5 +1,7 @@
 #include "openai_wire.hpp"
 
+#include "json_scan.hpp"
+
 #include <chainpp/errors.hpp>
 
 #include <array>
@@ -7,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -604,7 +607,122 @@ AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
   return m;
 }
 
+// What a chunk is made of, read from one event. The views point into the
+// event's text, the parsed document or the scanner's storage, which outlive
+// assemble().
+struct StreamDecoder::Parts {
+  std::optional<std::string_view> model, fingerprint, content, refusal, finish;
+  std::optional<Json> prompt_filter, usage, tool_calls, filter, logprobs;
+};
+
+namespace {
+
+bool scan_string(JsonScan& s, std::optional<std::string_view>& out) {
+  std::string_view v;
+  if (!s.string(v)) return false;
+  out = v;
+  return true;
+}
+
+// The members of an object, each of `names` at most once (a repeated one:
+// false, decode_full takes the first); on_member(i, next byte) reads
+// names[i]'s value, other members are skipped.
+template <std::size_t N, class OnMember>
+bool scan_members(JsonScan& s, const std::array<std::string_view, N>& names, OnMember on_member) {
+  if (!s.consume('{')) return false;
+  if (s.consume('}')) return true;
+  std::array<bool, N> seen{};
+  do {
+    std::string_view k;
+    if (!s.key(k)) return false;
+    std::size_t i = 0;
+    while (i < N && names[i] != k) ++i;
+    if (i == N) {
+      if (!s.skip()) return false;
+      continue;
+    }
+    if (seen[i]) return false;
+    seen[i] = true;
+    if (!on_member(i, s.peek())) return false;
+  } while (s.consume(','));
+  return s.consume('}');
+}
+
+// Reads a stream event of the common shape into `p`. False when the event is
+// not of that shape (an `error` member, a member of an unexpected type, a
+// number the scanner does not build) or not valid JSON: decode_full then
+// gives the chunk or the error.
+bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, Json& filter) {
+  auto delta = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0: return next == '"' ? scan_string(s, p.content) : next == 'n' && s.skip();  // content
+      case 1: return next == '[' ? s.value(p.tool_calls.emplace()) : s.skip();              // tool_calls
+      default: return next == '"' ? scan_string(s, p.refusal) : s.skip();                  // refusal
+    }
+  };
+  auto choice = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0:  // delta
+        return next == '{' ? scan_members<3>(s, {"content", "tool_calls", "refusal"}, delta)
+                           : next == 'n' && s.skip();
+      case 1: {  // content_filter_results: usually the text of the event before
+        if (s.match(filter_text)) {
+          p.filter = filter;
+          return true;
+        }
+        const char* start = s.position();
+        if (!s.value(p.filter.emplace())) return false;
+        filter_text.assign(start, s.position());
+        filter = *p.filter;
+        return true;
+      }
+      case 2: return next == '{' ? s.value(p.logprobs.emplace()) : s.skip();      // logprobs
+      default: return next == '"' ? scan_string(s, p.finish) : s.skip();          // finish_reason
+    }
+  };
+  auto choices = [&] {
+    if (!s.consume('[')) return false;
+    if (s.consume(']')) return true;
+    if (s.peek() == '{' ? !scan_members<4>(s, {"delta", "content_filter_results", "logprobs", "finish_reason"}, choice)
+                        : !s.skip())
+      return false;
+    while (s.consume(','))
+      if (!s.skip()) return false;
+    return s.consume(']');
+  };
+  auto event = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0: return false;                                                               // error
+      case 1: return next == '"' ? scan_string(s, p.model) : s.skip();                    // model
+      case 2: return next == '"' ? scan_string(s, p.fingerprint) : s.skip();              // system_fingerprint
+      case 3: return next == '[' ? s.value(p.prompt_filter.emplace()) : s.skip();         // prompt_filter_results
+      case 4: return next == '{' ? s.value(p.usage.emplace()) : s.skip();                 // usage
+      default: return next == '[' ? choices() : next == 'n' && s.skip();                  // choices
+    }
+  };
+  return scan_members<6>(s, {"error", "model", "system_fingerprint", "prompt_filter_results", "usage", "choices"},
+                         event) &&
+         s.at_end();
+}
+
+std::optional<std::string_view> string_view_of(const Value* v) {
+  if (!is_string(v)) return std::nullopt;
+  return std::string_view(v->GetString(), v->GetStringLength());
+}
+
+}  // namespace
+
 AIMessageChunk StreamDecoder::decode(std::string_view data) {
+  scan_scratch_.clear();
+  JsonScan scan(data, scan_scratch_);
+  Parts parts;
+  if (!scan_event(scan, parts, filter_text_, filter_)) return decode_full(data);
+  ++scanned_;
+  if (parts.usage) check_usage(shape_, *parts.usage);
+  return assemble(parts);
+}
+
+AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
   ParsedDocument parsed;
   const Value& j = parsed.parse(data, shape_);
   if (!j.IsObject()) bad_response(shape_, "stream event is not a JSON object");
@@ -625,45 +743,63 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
     throw ServerError(msg, info);
   }
 
+  Parts parts;
+  parts.model = string_view_of(model);
+  parts.fingerprint = string_view_of(fingerprint);
+  if (prompt_filter && prompt_filter->IsArray()) parts.prompt_filter = to_json(*prompt_filter);
+  if (usage_value && usage_value->IsObject()) {
+    parts.usage = to_json(*usage_value);
+    check_usage(shape_, *parts.usage);
+  }
+  expect_type(shape_, choices, rapidjson::kArrayType, "choices", "an array");
+  if (choices && choices->IsArray() && !choices->Empty()) {
+    const auto [delta, filter, logprobs, finish] =
+        members<4>((*choices)[0], {"delta", "content_filter_results", "logprobs", "finish_reason"});
+    expect_type(shape_, delta, rapidjson::kObjectType, "choices[0].delta", "an object");
+    if (delta && delta->IsObject()) {
+      const auto [content, calls, refusal] = members<3>(*delta, {"content", "tool_calls", "refusal"});
+      expect_type(shape_, content, rapidjson::kStringType, "choices[0].delta.content", "a string or null");
+      parts.content = string_view_of(content);
+      if (calls && calls->IsArray()) parts.tool_calls = to_json(*calls);
+      parts.refusal = string_view_of(refusal);
+    }
+    if (filter) parts.filter = to_json(*filter);
+    if (logprobs && logprobs->IsObject()) parts.logprobs = to_json(*logprobs);
+    parts.finish = string_view_of(finish);
+  }
+  return assemble(parts);
+}
+
+AIMessageChunk StreamDecoder::assemble(Parts& p) {
   AIMessageChunk chunk;
   // The members below have distinct names: each is appended, without a lookup.
   JsonObject& meta = chunk.response_metadata.as_object();
   meta.reserve(4);
   auto put = [&meta](const char* key, Json value) { meta.emplace_back(key, std::move(value)); };
-  if (is_string(model) && model->GetStringLength() > 0) {
-    if (!string_equals(*model, model_)) {
-      model_ = string_of(*model);
+  if (p.model && !p.model->empty()) {
+    if (*p.model != model_) {
+      model_ = *p.model;
       versioned_model_ = versioned_model_name(model_, shape_.model_version);
     }
     put("model_name", versioned_model_);
   }
-  if (is_string(fingerprint)) put("system_fingerprint", string_of(*fingerprint));
-  if (prompt_filter && prompt_filter->IsArray()) put("prompt_filter_results", to_json(*prompt_filter));
-  if (usage_value && usage_value->IsObject()) {
-    const Json usage = to_json(*usage_value);
-    check_usage(shape_, usage);
-    chunk.usage_metadata = usage_from(usage);
-    put("token_usage", token_usage_from(usage));
+  if (p.fingerprint) put("system_fingerprint", *p.fingerprint);
+  if (p.prompt_filter) put("prompt_filter_results", std::move(*p.prompt_filter));
+  if (p.usage) {
+    chunk.usage_metadata = usage_from(*p.usage);
+    put("token_usage", token_usage_from(*p.usage));
   }
-  expect_type(shape_, choices, rapidjson::kArrayType, "choices", "an array");
-  if (!choices || !choices->IsArray() || choices->Empty()) return chunk;
-  const auto [delta, filter, logprobs, finish] =
-      members<4>((*choices)[0], {"delta", "content_filter_results", "logprobs", "finish_reason"});
-  expect_type(shape_, delta, rapidjson::kObjectType, "choices[0].delta", "an object");
-  if (delta && delta->IsObject()) {
-    const auto [content, calls, refusal] = members<3>(*delta, {"content", "tool_calls", "refusal"});
-    expect_type(shape_, content, rapidjson::kStringType, "choices[0].delta.content", "a string or null");
-    if (is_string(content)) chunk.content.assign(content->GetString(), content->GetStringLength());
-    if (calls && calls->IsArray()) tool_call_chunks_from(shape_, to_json(*calls), chunk.tool_call_chunks);
-    if (is_string(refusal)) put("refusal", string_of(*refusal));
-  }
-  if (filter && filter->IsObject() && filter->MemberCount() > 0) put("content_filter_results", to_json(*filter));
-  if (logprobs && logprobs->IsObject()) put("logprobs", to_json(*logprobs));
+  if (p.content) chunk.content.assign(*p.content);
+  if (p.tool_calls) tool_call_chunks_from(shape_, *p.tool_calls, chunk.tool_call_chunks);
+  if (p.refusal) put("refusal", *p.refusal);
+  const bool filtered = p.finish && *p.finish == "content_filter";
+  if (p.filter && p.filter->is_object() && !p.filter->as_object().empty())
+    put("content_filter_results", filtered ? *p.filter : std::move(*p.filter));
+  if (p.logprobs) put("logprobs", std::move(*p.logprobs));
   content_so_far_ += chunk.content;
-  if (is_string(finish)) {
-    put("finish_reason", string_of(*finish));
-    if (string_equals(*finish, "content_filter"))
-      filtered_completion(shape_, filter ? to_json(*filter) : Json(), content_so_far_);
+  if (p.finish) {
+    put("finish_reason", *p.finish);
+    if (filtered) filtered_completion(shape_, p.filter ? *p.filter : Json(), content_so_far_);
   }
   return chunk;
 }

@@ -43,10 +43,26 @@ public:
   /// ProviderError for an `error` event, BadResponseError for malformed JSON,
   /// and ContentFilterError when the filter cut the completion (carrying the
   /// content streamed so far).
+  /// Events of the common shape (what Azure and OpenAI send for text and
+  /// tool-call deltas) are read by a scanner that builds only what the chunk
+  /// keeps; any other event takes decode_full.
   AIMessageChunk decode(std::string_view data);
+  /// The same result through the general path (the whole event parsed as a
+  /// JSON document first); tests and the fuzzer compare the two.
+  AIMessageChunk decode_full(std::string_view data);
+  /// How many events decode() read with the scanner.
+  std::size_t scanned_events() const { return scanned_; }
+
+  struct Parts;  // what a chunk is made of, read from an event by either path
 
 private:
+  AIMessageChunk assemble(Parts& parts);
+
   ResponseShape shape_;
+  std::size_t scanned_ = 0;
+  JsonObject scan_scratch_;   // the scanner's working storage, kept between events
+  std::string filter_text_;   // the last content_filter_results the scanner built, as text
+  Json filter_;               // and as built (events often repeat it)
   std::string content_so_far_;
   std::string model_;            // the last chunk's model and its reported name
   std::string versioned_model_;

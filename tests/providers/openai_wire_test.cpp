@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <chainpp/errors.hpp>
 
+#include <optional>
+#include <typeinfo>
+
 using namespace chainpp;
 using namespace chainpp::openai_wire;
 using chainpp::test::request_schema_violation;
@@ -239,4 +242,122 @@ TEST_CASE("the request schema check rejects what the service would reject") {
   REQUIRE(request_schema_violation(R"({"messages":[{"role":"user","content":"hi"}],"temperature":"hot"})") != "");
   REQUIRE(request_schema_violation(R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":null,"top_logprobs":99})") != "");
   REQUIRE(request_schema_violation(R"({"temperature":1})") != "");
+}
+
+namespace {
+
+// What decoding one event gives: the chunk, or the error's type, message and partial content.
+struct DecodeOutcome {
+  std::optional<AIMessageChunk> chunk;
+  std::string error;
+};
+
+DecodeOutcome decode_outcome(StreamDecoder& d, const std::string& event, bool full) {
+  DecodeOutcome out;
+  try {
+    out.chunk = full ? d.decode_full(event) : d.decode(event);
+  } catch (const ContentFilterError& e) {
+    out.error = std::string("ContentFilterError: ") + e.what() + " | partial: " + e.partial_content() +
+                " | results: " + e.filter_results().dump();
+  } catch (const Error& e) {
+    out.error = std::string(typeid(e).name()) + ": " + e.what();
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("stream decoding: the scanner gives what the general parser gives, and falls back for the rest") {
+  const std::string filters = safe_filters;
+  struct Row {
+    const char* name;
+    std::string event;
+    bool scanned;  // read by the scanner (else by decode_full)
+  };
+  const std::vector<Row> rows = {
+      {"prompt filter results, no choices",
+       R"({"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":)" +
+           filters + "}]}",
+       true},
+      {"the first delta, with the role",
+       R"({"choices":[{"content_filter_results":{},"delta":{"content":"","role":"assistant","refusal":null},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-4o","object":"chat.completion.chunk","system_fingerprint":"fp_1","usage":null})",
+       true},
+      {"content with filter results",
+       R"({"choices":[{"content_filter_results":)" + filters +
+           R"(,"delta":{"content":"J'adore"},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-4o","object":"chat.completion.chunk"})",
+       true},
+      {"the same filter results again (the scanner's copy)",
+       R"({"choices":[{"content_filter_results":)" + filters +
+           R"(,"delta":{"content":" la"},"finish_reason":null,"index":0,"logprobs":null}],"created":1,"id":"c1","model":"gpt-4o","object":"chat.completion.chunk"})",
+       true},
+      {"escapes in content", R"({"choices":[{"delta":{"content":"a\"b\\c\/\n\t\r\b\f \u00e9\u20ac\ud83d\ude00"}}],"model":"gpt-4o"})",
+       true},
+      {"UTF-8 in content and keys", "{\"choices\":[{\"delta\":{\"content\":\"Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x98\x80\"}}],\"m\xc3\xa9ta\":1}",
+       true},
+      {"whitespace everywhere", " {\n \"choices\" : [ { \"delta\" : { \"content\" : \"x\" } , \"finish_reason\" : null } ] ,\r\n\t\"model\" : \"gpt-4o\" } \n",
+       true},
+      {"another model, a refusal, integers and literals elsewhere",
+       R"({"model":"gpt-4o-mini","x":[1,-2,0,-0,12e3,1.5E-2,true,false,null,{"a":[]}],"choices":[{"delta":{"refusal":"I can't"},"index":0}]})",
+       true},
+      {"tool-call deltas",
+       R"({"choices":[{"delta":{"tool_calls":[{"index":1,"id":"call_2","type":"function","function":{"name":"get_time","arguments":"{\"tz\":"}}]}}]})",
+       true},
+      {"content null, delta null, choices null",
+       R"({"choices":[{"delta":null},{"delta":{"content":5}}]})", true},
+      {"choices null", R"({"choices":null,"model":"gpt-4o"})", true},
+      {"an array as the first choice", R"({"choices":[[1],{"delta":{"content":"no"}}]})", true},
+      {"usage", R"({"choices":[],"usage":{"completion_tokens":8,"prompt_tokens":31,"total_tokens":39,"completion_tokens_details":{"reasoning_tokens":0}}})",
+       true},
+      {"finish", R"({"choices":[{"content_filter_results":{},"delta":{},"finish_reason":"stop","index":0}],"model":"gpt-4o"})",
+       true},
+      {"a repeated member the decoder does not read", R"({"id":"a","id":"b","choices":[{"delta":{"content":"k"}}]})", true},
+      {"logprobs with fractions", R"({"choices":[{"delta":{"content":"a"},"logprobs":{"content":[{"token":"a","logprob":-0.25}]}}]})",
+       false},
+      {"a repeated content member: the first counts", R"({"choices":[{"delta":{"content":"first","content":"second"}}]})", false},
+      {"NaN elsewhere", R"({"choices":[{"delta":{"content":"a"}}],"x":NaN})", false},
+      {"a big integer in usage", R"({"choices":[],"usage":{"prompt_tokens":12345678901234567890}})", false},
+      {"deep nesting elsewhere", R"({"x":)" + std::string(80, '[') + std::string(80, ']') + R"(,"choices":[{"delta":{"content":"d"}}]})",
+       false},
+      {"\\u0000 in content", R"({"choices":[{"delta":{"content":"a\u0000b"}}]})", false},
+      {"text after a NUL byte", std::string(R"({"choices":[{"delta":{"content":"n"}}]})") + std::string(1, '\0') + "junk",
+       false},
+      {"an error event", R"({"error":{"code":"server_error","message":"The server had an error."}})", false},
+      {"a null error member", R"({"error":null,"choices":[{"delta":{"content":"e"}}]})", false},
+      {"truncated JSON", R"({"choices":[{"delta":{"content":"tru)", false},
+      {"text after the object", R"({"choices":[]} {})", false},
+      {"invalid UTF-8 in content", "{\"choices\":[{\"delta\":{\"content\":\"\xc3\x28\"}}]}", false},
+      {"a lone surrogate escape", R"({"choices":[{"delta":{"content":"\ud83d"}}]})", false},
+      {"a bad escape", R"({"choices":[{"delta":{"content":"\q"}}]})", false},
+      {"a control character in a string", "{\"choices\":[{\"delta\":{\"content\":\"a\tb\"}}]}", false},
+      {"a leading zero", R"({"choices":[],"created":012})", false},
+      {"content of the wrong type", R"({"choices":[{"delta":{"content":["a"]}}]})", false},
+      {"delta of the wrong type", R"({"choices":[{"delta":"text"}]})", false},
+      {"choices of the wrong type", R"({"choices":{"delta":{}}})", false},
+      {"not an object", R"(["choices"])", false},
+      {"a negative token count", R"({"choices":[],"usage":{"prompt_tokens":-1}})", true},
+      {"a bad tool-call index", R"({"choices":[{"delta":{"tool_calls":[{"index":-1}]}}]})", true},
+      {"a filtered finish", R"({"choices":[{"delta":{},"finish_reason":"content_filter","content_filter_results":{"violence":{"filtered":true,"severity":"high"}}}]})",
+       true},
+  };
+  StreamDecoder scanning(ResponseShape{"azure_openai", "2024-08-06", "req-7"});
+  StreamDecoder full(ResponseShape{"azure_openai", "2024-08-06", "req-7"});
+  std::size_t scanned = 0;
+  for (const auto& row : rows) {
+    INFO(row.name);
+    const DecodeOutcome a = decode_outcome(scanning, row.event, false);
+    const DecodeOutcome b = decode_outcome(full, row.event, true);
+    CHECK(a.error == b.error);
+    CHECK(a.chunk == b.chunk);
+    if (row.scanned) ++scanned;
+    CHECK(scanning.scanned_events() == scanned);
+    CHECK(full.scanned_events() == 0);
+  }
+  // Spot checks of what both gave.
+  StreamDecoder d(ResponseShape{"azure_openai", "", ""});
+  REQUIRE(d.decode(rows[4].event).content == "a\"b\\c/\n\t\r\b\f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  REQUIRE(d.decode(rows[5].event).content == "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x98\x80");
+  REQUIRE(d.decode(rows[16].event).content == "first");
+  const AIMessageChunk c = d.decode(rows[2].event);
+  REQUIRE(c.response_metadata.dump() ==
+          R"({"model_name":"gpt-4o","content_filter_results":)" + filters + "}");
 }
