@@ -13,6 +13,7 @@
 // such bytes elsewhere are a syntax error).
 #include <chainpp/json.hpp>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <forward_list>
@@ -20,6 +21,8 @@
 #include <string_view>
 
 namespace chainpp::openai_wire {
+
+static_assert(std::endian::native == std::endian::little, "JsonScan reads eight bytes at a time, first byte lowest");
 
 class JsonScan {
 public:
@@ -72,17 +75,28 @@ public:
   bool string(std::string_view& out) {
     if (!consume('"')) return false;
     const char* start = p_;
-    bool ascii = true;
+    // Every byte read, OR-ed (with some after the string's end: harmless):
+    // bit 7 set when one may be beyond ASCII, and the string is checked.
+    std::uint64_t seen = 0;
+    // Eight bytes at a time up to the first quote, backslash or control character.
+    for (std::uint64_t word; end_ - p_ >= 8; p_ += 8) {
+      std::memcpy(&word, p_, sizeof word);
+      seen |= word;
+      if (const std::uint64_t special = special_bytes(word)) {
+        p_ += std::countr_zero(special) / 8;
+        break;
+      }
+    }
     while (p_ < end_) {
       const auto c = static_cast<unsigned char>(*p_);
       if (c == '"') {
         out = std::string_view(start, static_cast<std::size_t>(p_ - start));
         ++p_;
-        return ascii || utf8_error_offset(out) == std::string_view::npos;
+        return !(seen & 0x8080808080808080u) || utf8_error_offset(out) == std::string_view::npos;
       }
       if (c == '\\') return escaped_string(start, out);
       if (c < 0x20) return false;
-      ascii &= c < 0x80;
+      seen |= c;
       ++p_;
     }
     return false;
@@ -172,6 +186,16 @@ public:
   }
 
 private:
+  // A mask with bit 7 set in the byte of `word` (little-endian) that is the
+  // first quote, backslash or control character (bytes after it may be set
+  // too); zero when there is none.
+  static std::uint64_t special_bytes(std::uint64_t word) {
+    constexpr std::uint64_t ones = 0x0101010101010101u;
+    constexpr std::uint64_t high = 0x8080808080808080u;
+    const auto below = [](std::uint64_t w, std::uint64_t n) { return (w - ones * n) & ~w & high; };
+    return below(word, 0x20) | below(word ^ (ones * '"'), 1) | below(word ^ (ones * '\\'), 1);
+  }
+
   static bool space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
   void skip_space() {
     while (p_ < end_ && space(*p_)) ++p_;

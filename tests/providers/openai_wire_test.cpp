@@ -352,6 +352,29 @@ TEST_CASE("stream decoding: the scanner gives what the general parser gives, and
     CHECK(scanning.scanned_events() == scanned);
     CHECK(full.scanned_events() == 0);
   }
+  // The scanner reads strings eight bytes at a time: a quote, an escape, a
+  // control character or a byte beyond ASCII at every position of a word.
+  const std::vector<std::pair<std::string, std::string>> specials = {
+      {R"(\")", "\""}, {R"(\\)", "\\"}, {R"(\n)", "\n"}, {"\xc3\xa9", "\xc3\xa9"}, {"\x01", ""}, {"\xc3", ""}};
+  for (std::size_t before = 0; before < 18; ++before) {
+    for (const auto& [raw, decoded] : specials) {
+      const std::string text = std::string(before, 'a') + raw + std::string(before % 11, 'b');
+      const std::string event = R"({"choices":[{"delta":{"content":")" + text + R"("}}]})";
+      INFO("content " << text);
+      const DecodeOutcome a = decode_outcome(scanning, event, false);
+      const DecodeOutcome b = decode_outcome(full, event, true);
+      CHECK(a.error == b.error);
+      CHECK(a.chunk == b.chunk);
+      if (!decoded.empty()) {
+        INFO(a.error);
+        REQUIRE(a.chunk);
+        CHECK(a.chunk->content == std::string(before, 'a') + decoded + std::string(before % 11, 'b'));
+      } else {
+        CHECK(!a.error.empty());
+      }
+    }
+  }
+
   // Spot checks of what both gave.
   StreamDecoder d(ResponseShape{"azure_openai", "", ""});
   REQUIRE(d.decode(rows[4].event).content == "a\"b\\c/\n\t\r\b\f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");

@@ -26,6 +26,16 @@ TEST_CASE("Json compares by value; object member order does not matter") {
   REQUIRE(Json("1") != Json(1));
 }
 
+TEST_CASE("Json equality with a repeated member name: every object equals itself") {
+  // Parsed text keeps repeated names (as a server may send them); found by the stream_chunk fuzzer.
+  const Json a = Json::parse(R"({"x":{"s":"saf","s":"safe"},"y":1})");
+  CHECK(a == a);
+  CHECK(a == Json(a));
+  CHECK(a == Json::parse(R"({"y":1,"x":{"s":"safe","s":"saf"}})"));
+  CHECK_FALSE(a == Json::parse(R"({"x":{"s":"saf","s":"sa"},"y":1})"));
+  CHECK_FALSE(a == Json::parse(R"({"x":{"s":"saf","t":"safe"},"y":1})"));
+}
+
 TEST_CASE("Json escapes strings and handles unicode") {
   Json j{{"s", "quote \" backslash \\ newline \n é"}};
   REQUIRE(j.dump() == "{\"s\":\"quote \\\" backslash \\\\ newline \\n é\"}");
