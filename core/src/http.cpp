@@ -358,6 +358,7 @@ namespace {
 struct IdleSession {
   std::unique_ptr<Poco::Net::HTTPClientSession> session;
   Poco::Timespan receive_timeout;
+  std::unique_ptr<char[]> body_buffer;  // BodyReader's, kept with the connection
 };
 
 struct Connection {
@@ -365,6 +366,7 @@ struct Connection {
   std::string key;
   bool reused = false;
   Poco::Timespan receive_timeout;  // applied to the socket (or applied when it connects)
+  std::unique_ptr<char[]> body_buffer;  // lent to the BodyReader of each response
 
   void set_receive_timeout(Poco::Timespan timeout) {
     if (timeout == receive_timeout) return;
@@ -435,6 +437,22 @@ struct SessionAccess : Poco::Net::HTTPClientSession {
     int (Poco::Net::HTTPSession::*read_member)(char*, std::streamsize) = &SessionAccess::read;
     return (session.*read_member)(buffer, length);
   }
+  // Bytes the session holds that were not read yet.
+  static int unread(const Poco::Net::HTTPSession& session) {
+    int (Poco::Net::HTTPSession::*buffered_member)() const = &SessionAccess::buffered;
+    return (session.*buffered_member)();
+  }
+};
+
+// A response body that broke off (the server closed the connection early)
+// or whose framing is malformed; what() tells which and where.
+class BodyError : public Poco::IOException {
+public:
+  BodyError(const std::string& message, bool malformed) : Poco::IOException(message), malformed_(malformed) {}
+  bool malformed() const { return malformed_; }
+
+private:
+  bool malformed_;
 };
 
 // A response body read straight from the session in reads of up to 64 KiB,
@@ -443,9 +461,9 @@ struct SessionAccess : Poco::Net::HTTPClientSession {
 // Poco::Exception when the body breaks off or its framing is malformed.
 class BodyReader {
 public:
-  BodyReader(Poco::Net::HTTPClientSession& session, const Poco::Net::HTTPResponse& response,
-             const std::string& method)
-      : session_(&session) {
+  /// Reads `connection`'s response, with its buffer (given back by take_buffer()).
+  BodyReader(Connection& connection, const Poco::Net::HTTPResponse& response, const std::string& method)
+      : session_(connection.session.get()), buf_(std::move(connection.body_buffer)) {
     const int status = static_cast<int>(response.getStatus());
     if (method == "HEAD" || status < 200 || status == 204 || status == 304) {
       state_ = State::done;
@@ -478,11 +496,11 @@ public:
               closed_ = true;
               return std::nullopt;
             }
-            throw Poco::Net::ConnectionResetException(
-                expected_ >= 0 ? "connection closed after " + std::to_string(received_) + " of " +
-                                     std::to_string(expected_) + " body bytes"
-                               : "connection closed in the middle of a chunk, after " +
-                                     std::to_string(received_) + " body bytes");
+            throw BodyError(expected_ >= 0 ? "connection closed after " + std::to_string(received_) + " of " +
+                                                 std::to_string(expected_) + " body bytes"
+                                           : "connection closed in the middle of a chunk, after " +
+                                                 std::to_string(received_) + " body bytes",
+                            false);
           }
           auto n = end_ - pos_;
           if (state_ == State::data && static_cast<std::int64_t>(n) > left_) n = static_cast<std::size_t>(left_);
@@ -496,23 +514,24 @@ public:
           const std::string_view l = line();
           std::size_t i = 0;
           std::int64_t size = 0;
-          for (; i < l.size() && i < 15; ++i) {
+          for (; i < l.size(); ++i) {
             const char c = l[i];
             const int d = c >= '0' && c <= '9'   ? c - '0'
                           : c >= 'a' && c <= 'f' ? c - 'a' + 10
                           : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                  : -1;
             if (d < 0) break;
+            if (size > (std::int64_t{1} << 56)) throw BodyError("chunk size too large in a chunked body", true);
             size = size * 16 + d;
           }
           if (i == 0 || (i < l.size() && l[i] != ';' && l[i] != ' ' && l[i] != '\t'))
-            throw Poco::Net::MessageException("invalid chunk size line in a chunked body");
+            throw BodyError("invalid chunk size line in a chunked body", true);
           left_ = size;
           state_ = size > 0 ? State::data : State::trailers;
           continue;
         }
         case State::chunk_end:
-          if (!line().empty()) throw Poco::Net::MessageException("no line break after a chunk of a chunked body");
+          if (!line().empty()) throw BodyError("no line break after a chunk of a chunked body", true);
           state_ = State::chunk_size;
           continue;
         case State::trailers:
@@ -523,9 +542,13 @@ public:
   }
 
   std::int64_t received() const { return received_; }
+  /// The buffer, for the connection to keep (a response on it reuses it).
+  std::unique_ptr<char[]> take_buffer() { return std::move(buf_); }
   /// The whole body was read, nothing followed it and the server did not
   /// close: the connection can carry another request.
-  bool reusable() const { return state_ == State::done && !closed_ && pos_ == end_; }
+  bool reusable() const {
+    return state_ == State::done && !closed_ && pos_ == end_ && SessionAccess::unread(*session_) == 0;
+  }
 
 private:
   enum class State { data, until_close, chunk_size, chunk_end, trailers, done };
@@ -534,7 +557,7 @@ private:
 
   // Reads more bytes after end_; false at the end of the connection.
   bool fill() {
-    if (!buf_) buf_ = std::make_unique<char[]>(kCapacity);
+    if (!buf_) buf_ = std::make_unique_for_overwrite<char[]>(kCapacity);
     if (pos_ == end_) pos_ = end_ = 0;
     const int n = SessionAccess::read_from(*session_, buf_.get() + end_, static_cast<std::streamsize>(kCapacity - end_));
     if (n <= 0) return false;
@@ -542,26 +565,30 @@ private:
     return true;
   }
 
-  // A line of the chunked framing, without its CRLF (or LF).
+  // A line of the chunked framing (a chunk size, the end of a chunk, a
+  // trailer), without its CRLF (or LF).
   std::string_view line() {
     for (;;) {
       const char* begin = buf_ ? buf_.get() + pos_ : nullptr;
-      if (const void* nl = begin ? std::memchr(begin, '\n', end_ - pos_) : nullptr) {
-        const auto* stop = static_cast<const char*>(nl);
-        std::string_view l(begin, static_cast<std::size_t>(stop - begin));
-        pos_ += l.size() + 1;
+      const void* nl = begin ? std::memchr(begin, '\n', end_ - pos_) : nullptr;
+      const std::size_t length = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - begin) : end_ - pos_;
+      if (length >= kMaxLine)
+        throw BodyError("a line of the chunked framing longer than " + std::to_string(kMaxLine) + " bytes", true);
+      if (nl) {
+        std::string_view l(begin, length);
+        pos_ += length + 1;
         if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
         return l;
       }
-      if (end_ - pos_ >= kMaxLine) throw Poco::Net::MessageException("chunk size line too long in a chunked body");
       if (pos_ > 0) {  // keep the partial line at the start of the buffer
         std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
         end_ -= pos_;
         pos_ = 0;
       }
       if (!fill())
-        throw Poco::Net::ConnectionResetException("connection closed before the end of a chunked body, after " +
-                                                  std::to_string(received_) + " body bytes");
+        throw BodyError("connection closed before the end of a chunked body, after " + std::to_string(received_) +
+                            " body bytes",
+                        false);
     }
   }
 
@@ -571,7 +598,7 @@ private:
   std::int64_t left_ = 0;       // bytes left in the current chunk or the Content-Length body
   std::int64_t received_ = 0;
   bool closed_ = false;
-  std::unique_ptr<char[]> buf_;  // kCapacity bytes, allocated on the first read
+  std::unique_ptr<char[]> buf_;  // kCapacity bytes (the connection's, else allocated on the first read)
   std::size_t pos_ = 0;
   std::size_t end_ = 0;
 };
@@ -603,6 +630,7 @@ struct HttpClient::Impl {
       if (it != idle.end() && !it->second.empty()) {
         c.session = std::move(it->second.back().session);
         c.receive_timeout = it->second.back().receive_timeout;
+        c.body_buffer = std::move(it->second.back().body_buffer);
         it->second.pop_back();
         c.reused = true;
       }
@@ -628,11 +656,13 @@ struct HttpClient::Impl {
     return c;
   }
 
-  void release(Connection&& c) {
-    if (!c.session || !c.session->connected()) return;
+  // Pools `c` when the response that `body` read to its end allows another request on it.
+  void release_after(Connection&& c, BodyReader& body, const Poco::Net::HTTPResponse& response) {
+    if (!response.getKeepAlive() || !body.reusable() || !c.session || !c.session->connected()) return;
     std::lock_guard lock(mutex);
     auto& list = idle[c.key];
-    if (list.size() < max_idle_per_host) list.push_back(IdleSession{std::move(c.session), c.receive_timeout});
+    if (list.size() < max_idle_per_host)
+      list.push_back(IdleSession{std::move(c.session), c.receive_timeout, body.take_buffer()});
   }
 
   struct Started {
@@ -655,8 +685,8 @@ namespace {
 // Reads the whole body.
 std::string read_all(BodyReader& body, const Poco::Net::HTTPResponse& response) {
   std::string out;
-  if (response.hasContentLength() && response.getContentLength64() > 0)
-    out.reserve(static_cast<std::size_t>(response.getContentLength64()));
+  if (response.hasContentLength() && response.getContentLength64() > 0)  // not more than a MiB before it arrives
+    out.reserve(static_cast<std::size_t>(std::min<Poco::Int64>(response.getContentLength64(), 1 << 20)));
   while (const auto piece = body.next()) out.append(*piece);
   return out;
 }
@@ -701,6 +731,9 @@ NetworkFailure classify(const Poco::Exception& e, bool got_status) {
   if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e)) return {Failure::connection, "connection refused"};
   if (dynamic_cast<const Poco::Net::NoMessageException*>(&e))
     return {Failure::connection, "connection closed before a response"};
+  if (const auto* body = dynamic_cast<const BodyError*>(&e))
+    return {Failure::connection,
+            (body->malformed() ? "malformed response body: " : "connection broke mid-response: ") + body->message()};
   return {Failure::connection, (got_status ? "connection broke mid-response: " : "connection failed: ") + what};
 }
 
@@ -755,7 +788,7 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
         s.response = std::make_unique<Poco::Net::HTTPResponse>();
         s.conn.session->receiveResponse(*s.response);
         got_status = true;
-        s.body = std::make_unique<BodyReader>(*s.conn.session, *s.response, request.method);
+        s.body = std::make_unique<BodyReader>(s.conn, *s.response, request.method);
         const int status = static_cast<int>(s.response->getStatus());
         if (status >= 200 && status < 300) {
           s.headers = headers_of(*s.response);
@@ -771,14 +804,14 @@ HttpClient::Impl::Started HttpClient::Impl::run(const HttpRequest& request, cons
           out->reason = s.response->getReason();
           out->headers = std::move(s.headers);
           out->attempts = attempt;
-          if (s.response->getKeepAlive() && s.body->reusable()) release(std::move(s.conn));
+          release_after(std::move(s.conn), *s.body, *s.response);
           return {};
         }
         error_headers = headers_of(*s.response);
         const std::string body = read_all(*s.body, *s.response);
         watch->disarm();
         if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
-        if (s.response->getKeepAlive() && s.body->reusable()) release(std::move(s.conn));
+        release_after(std::move(s.conn), *s.body, *s.response);
         error = make_http_error(request.provider, status, error_headers, body, attempt);
         may_retry = RetryPolicy::should_retry(status, error_headers);
       } catch (const Poco::Exception& e) {
@@ -884,7 +917,7 @@ std::optional<std::string_view> HttpBodyStream::read() {
     s.watch->disarm();
     if (s.watch->fired()) throw_network(s.provider, s.target, cancelled, s.attempts, status(), request_id());
     s.ended = true;
-    if (s.response->getKeepAlive() && s.body->reusable()) s.client->release(std::move(s.conn));
+    s.client->release_after(std::move(s.conn), *s.body, *s.response);
     s.conn.session.reset();
     s.body.reset();
     return std::nullopt;

@@ -356,9 +356,9 @@ bool operator==(const Json& a, const Json& b) {
     if (x.size() != y.size()) return false;
     // A repeated name (which parsed text may have) matches any member of
     // that name, so that every object equals itself.
-    for (const auto& [k, v] : x) {
-      if (std::none_of(y.begin(), y.end(), [&](const auto& m) { return m.first == k && m.second == v; }))
-        return false;
+    for (const auto& member : x) {
+      const auto same = [&](const auto& m) { return m.first == member.first && m.second == member.second; };
+      if (std::none_of(y.begin(), y.end(), same)) return false;
     }
     return true;
   }

@@ -1,0 +1,430 @@
+// How HttpClient reads response bodies (the BodyReader of core/src/http.cpp),
+// against a raw TCP server in this process that answers each request with the
+// next canned byte string of a script: chunked bodies (chunk extensions, hex
+// case, trailers, size lines split across reads, large bodies), bodies the
+// server cuts off, malformed chunked framing, and when a connection may go
+// back to the pool.
+#include <chainpp/errors.hpp>
+#include <chainpp/http.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Timespan.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace chainpp;
+using Catch::Matchers::Message;
+
+namespace {
+
+// One canned answer of the server.
+struct Reply {
+  std::string bytes;   // written as is: status line, headers and (part of) a body
+  bool split = false;  // write it in pieces of 1, 2, 3, 1, 2, 3... bytes, 1 ms apart
+  bool close = false;  // then close the connection (FIN): in the middle of a response when `bytes` stops there
+};
+
+// A raw HTTP/1.1 server on 127.0.0.1 with one thread. It reads each request
+// (headers and Content-Length body) before answering it with the next reply
+// of the script; a connection that asks for more than the script holds is
+// closed. Closing shuts the sending side down (a clean FIN) and drops the
+// socket once the client closed its side too, so the client never sees a
+// reset.
+class RawServer {
+public:
+  explicit RawServer(std::vector<Reply> script)
+      : listener_(Poco::Net::SocketAddress("127.0.0.1", 0)), script_(std::move(script)), thread_([this] { serve(); }) {}
+  ~RawServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(listener_.address().port()) + "/framing"; }
+  std::string authority() const { return "127.0.0.1:" + std::to_string(listener_.address().port()); }
+  /// Connections accepted so far.
+  int connections() const { return connections_.load(); }
+
+private:
+  struct Conn {
+    Poco::Net::StreamSocket socket;
+    std::string in;        // received bytes not yet answered
+    bool closing = false;  // shut down for sending: waits for the client to close
+  };
+
+  void serve() {
+    while (!stop_) {
+      Poco::Net::Socket::SocketList readable{listener_}, writable, failed;
+      for (const auto& c : conns_) readable.push_back(c.socket);
+      try {
+        if (Poco::Net::Socket::select(readable, writable, failed, Poco::Timespan(0, 10000)) == 0) continue;
+      } catch (const Poco::Exception&) {
+        continue;
+      }
+      for (const auto& s : readable) {
+        if (s == listener_) {
+          accept();
+          continue;
+        }
+        const auto it = std::find_if(conns_.begin(), conns_.end(), [&](const Conn& c) { return c.socket == s; });
+        if (it != conns_.end() && !receive(*it)) conns_.erase(it);
+      }
+    }
+  }
+
+  void accept() {
+    try {
+      Conn c;
+      c.socket = listener_.acceptConnection();
+      c.socket.setNoDelay(true);  // each piece of a split reply leaves at once
+      c.socket.setSendTimeout(Poco::Timespan(2, 0));
+      c.socket.setReceiveTimeout(Poco::Timespan(2, 0));
+      conns_.push_back(std::move(c));
+      ++connections_;
+    } catch (const Poco::Exception&) {
+    }
+  }
+
+  // Reads what arrived and answers every complete request; false when the
+  // connection is over (the client closed it, or it failed).
+  bool receive(Conn& c) {
+    try {
+      char buffer[4096];
+      const int n = c.socket.receiveBytes(buffer, sizeof buffer);
+      if (n <= 0) return false;
+      if (c.closing) return true;  // ignored
+      c.in.append(buffer, static_cast<std::size_t>(n));
+      while (const std::size_t size = request_size(c.in)) {
+        c.in.erase(0, size);
+        if (next_ == script_.size()) {
+          close(c);
+          break;
+        }
+        const Reply& reply = script_[next_++];
+        write(c.socket, reply);
+        if (reply.close) {
+          close(c);
+          break;
+        }
+      }
+      return true;
+    } catch (const Poco::Exception&) {
+      return false;
+    }
+  }
+
+  // The size of the complete request at the start of `in`, 0 while incomplete.
+  static std::size_t request_size(const std::string& in) {
+    const auto head = in.find("\r\n\r\n");
+    if (head == std::string::npos) return 0;
+    std::string lower = in.substr(0, head);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    std::size_t length = 0;
+    if (const auto at = lower.find("\r\ncontent-length:"); at != std::string::npos)
+      length = std::stoul(lower.substr(at + 17));
+    const std::size_t total = head + 4 + length;
+    return in.size() >= total ? total : 0;
+  }
+
+  static void write_all(Poco::Net::StreamSocket& socket, const char* data, std::size_t size) {
+    while (size > 0) {
+      const int n = socket.sendBytes(data, static_cast<int>(size));
+      if (n <= 0) throw Poco::IOException("send failed");
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  }
+
+  static void write(Poco::Net::StreamSocket& socket, const Reply& reply) {
+    if (!reply.split) return write_all(socket, reply.bytes.data(), reply.bytes.size());
+    std::size_t piece = 1;
+    for (std::size_t at = 0; at < reply.bytes.size(); at += piece, piece = piece % 3 + 1) {
+      write_all(socket, reply.bytes.data() + at, std::min(piece, reply.bytes.size() - at));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  static void close(Conn& c) {
+    c.socket.shutdownSend();
+    c.closing = true;
+  }
+
+  Poco::Net::ServerSocket listener_;
+  std::vector<Reply> script_;
+  std::size_t next_ = 0;
+  std::vector<Conn> conns_;
+  std::atomic<int> connections_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts once everything it uses exists
+};
+
+HttpRequest post(const RawServer& server) {
+  HttpRequest r;
+  r.url = server.url();
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = R"({"question":"framing"})";
+  r.provider = "framing";
+  return r;
+}
+
+// No retries, so that a failure is reported by the attempt that saw it.
+TransportOptions no_retries() {
+  TransportOptions o;
+  o.max_retries = 0;
+  o.connect_timeout = std::chrono::milliseconds(2000);
+  o.read_timeout = std::chrono::milliseconds(2000);
+  o.use_environment_proxy = false;
+  return o;
+}
+
+std::string read_all(HttpBodyStream& stream) {
+  std::string out;
+  while (const auto piece = stream.read()) out.append(*piece);
+  return out;
+}
+
+// The message of a ConnectionError for a body that broke off after a response with status 200 began.
+std::string broke(const RawServer& server, const std::string& what) {
+  return "framing: connection broke mid-response: " + what + " (" + server.authority() + ") (1 attempt)";
+}
+
+// The message of a ConnectionError for a body whose chunked framing is malformed.
+std::string malformed(const RawServer& server, const std::string& what) {
+  return "framing: malformed response body: " + what + " (" + server.authority() + ") (1 attempt)";
+}
+
+const std::string kChunkedHead = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+// A chunk extension, an upper- and a lower-case hex size, then a trailer.
+const std::string kChunkedReply = kChunkedHead +
+                                  "5;name=value\r\nHello\r\n"
+                                  "1A\r\n, upper-case hex size 1A..\r\n"
+                                  "1b\r\n and lower-case hex size 1b\r\n"
+                                  "0\r\nX-Checksum: 1234\r\n\r\n";
+const std::string kChunkedBody = "Hello, upper-case hex size 1A.. and lower-case hex size 1b";
+
+// Bytes 0..255 in a scrambled order (CR and LF included) that differ from chunk to chunk.
+std::string varied(std::size_t size, std::uint32_t seed) {
+  std::string out(size, '\0');
+  std::uint32_t x = seed;
+  for (auto& c : out) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("chunked body with a chunk extension, upper- and lower-case hex sizes and a trailer is read and its "
+          "connection reused",
+          "[framing]") {
+  RawServer server({{kChunkedReply}, {kChunkedReply}});
+  HttpClient client;
+
+  const auto first = client.send(post(server), no_retries());
+  CHECK(first.status == 200);
+  CHECK(first.body == kChunkedBody);
+  CHECK(client.idle_connections() == 1);
+
+  const auto second = client.send(post(server), no_retries());
+  CHECK(second.body == kChunkedBody);
+  CHECK(server.connections() == 1);
+  CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE("chunked body arriving 1 to 3 bytes at a time with size lines split across reads", "[framing]") {
+  RawServer server({{kChunkedReply, true}, {kChunkedReply, true}});
+  HttpClient client;
+
+  CHECK(client.send(post(server), no_retries()).body == kChunkedBody);
+
+  const auto stream = client.open(post(server), no_retries());
+  CHECK(stream->status() == 200);
+  CHECK(read_all(*stream) == kChunkedBody);
+  CHECK(server.connections() == 1);
+  CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE("large chunked body of 100000-byte chunks and a last odd-sized one", "[framing]") {
+  std::string reply = kChunkedHead;
+  std::string body;
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    const std::string data = varied(100000, i + 1);
+    reply += (i % 2 ? "186a0\r\n" : "186A0\r\n") + data + "\r\n";  // 0x186a0 = 100000
+    body += data;
+  }
+  const std::string last = varied(12345, 99);
+  reply += "3039\r\n" + last + "\r\n0\r\n\r\n";  // 0x3039 = 12345
+  body += last;
+  REQUIRE(body.size() == 1012345);
+  RawServer server({{reply}, {reply}});
+  HttpClient client;
+
+  const auto whole = client.send(post(server), no_retries());
+  CHECK(whole.body.size() == body.size());
+  CHECK(whole.body == body);
+
+  const auto stream = client.open(post(server), no_retries());
+  const std::string streamed = read_all(*stream);
+  CHECK(streamed.size() == body.size());
+  CHECK(streamed == body);
+  CHECK(server.connections() == 1);
+  CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE("the server closes in the middle of the data of a chunk", "[framing]") {
+  const std::string cut = kChunkedHead + "5\r\nHello\r\na\r\nabc";  // 3 of the 10 bytes of the second chunk
+  RawServer server({{cut, false, true}, {cut, false, true}});
+  HttpClient client;
+  const std::string expected =
+      broke(server, "connection closed in the middle of a chunk, after 8 body bytes");
+
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError, Message(expected));
+
+  // A stream hands out the bytes that arrived, then the error.
+  const auto stream = client.open(post(server), no_retries());
+  std::string got;
+  try {
+    while (const auto piece = stream->read()) got.append(*piece);
+    FAIL("read() reached the end of a body that was cut off");
+  } catch (const ConnectionError& e) {
+    CHECK(std::string(e.what()) == expected);
+    CHECK(e.status() == 200);
+  }
+  CHECK(got == "Helloabc");
+  CHECK(server.connections() == 2);
+  CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("the server closes after a chunk and before the next size line", "[framing]") {
+  RawServer server({{kChunkedHead + "5\r\nHello\r\n", false, true}});
+  HttpClient client;
+  CHECK_THROWS_MATCHES(
+      client.send(post(server), no_retries()), ConnectionError,
+      Message(broke(server, "connection closed before the end of a chunked body, after 5 body bytes")));
+  CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("an invalid chunk size line", "[framing]") {
+  RawServer server({{kChunkedHead + "5\r\nHello\r\nzz\r\nmore\r\n0\r\n\r\n"}});
+  HttpClient client;
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError,
+                       Message(malformed(server, "invalid chunk size line in a chunked body")));
+  CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("a Content-Length body cut short by the server closing", "[framing]") {
+  RawServer server({{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHello", false, true}});
+  HttpClient client;
+  CHECK_THROWS_MATCHES(
+      client.send(post(server), no_retries()), ConnectionError,
+      Message(broke(server, "connection closed after 5 of 10 body bytes")));
+  CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("a body that ends when the server closes is read whole and its connection is not pooled", "[framing]") {
+  const Reply until_close{"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+                          "no length, not chunked: the body ends with the connection",
+                          false, true};
+  RawServer server({until_close, until_close});
+  HttpClient client;
+
+  CHECK(client.send(post(server), no_retries()).body == "no length, not chunked: the body ends with the connection");
+  CHECK(client.idle_connections() == 0);
+
+  CHECK(client.send(post(server), no_retries()).body == "no length, not chunked: the body ends with the connection");
+  CHECK(server.connections() == 2);
+  CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("a 204 response without a body keeps its connection", "[framing]") {
+  const Reply no_content{"HTTP/1.1 204 No Content\r\nX-Request-Id: req-204\r\n\r\n"};
+  RawServer server({no_content, no_content});
+  HttpClient client;
+
+  const auto first = client.send(post(server), no_retries());
+  CHECK(first.status == 204);
+  CHECK(first.body.empty());
+  CHECK(client.idle_connections() == 1);
+
+  const auto second = client.send(post(server), no_retries());
+  CHECK(second.status == 204);
+  CHECK(second.body.empty());
+  CHECK(server.connections() == 1);
+  CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE("bytes after a Content-Length body leave the body exact and the connection unpooled", "[framing]") {
+  RawServer server({{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHelloGARBAGE"},
+                    {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWorld"}});
+  HttpClient client;
+
+  CHECK(client.send(post(server), no_retries()).body == "Hello");
+  CHECK(client.idle_connections() == 0);
+
+  CHECK(client.send(post(server), no_retries()).body == "World");  // on a new connection
+  CHECK(server.connections() == 2);
+  CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE("chunk data not followed by CRLF", "[framing]") {
+  RawServer server({{kChunkedHead + "5\r\nHelloXX\r\n0\r\n\r\n"}});
+  HttpClient client;
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError,
+                       Message(malformed(server, "no line break after a chunk of a chunked body")));
+  CHECK(client.idle_connections() == 0);
+}
+
+TEST_CASE("bytes after a response without a body leave the connection unpooled", "[framing]") {
+  // The bytes arrive with the headers, in the session's own buffer.
+  RawServer server({{"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nbogus!"},
+                    {"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nbogus!"},
+                    {"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nmine"}});
+  HttpClient client;
+
+  CHECK(client.send(post(server), no_retries()).body.empty());
+  CHECK(client.idle_connections() == 0);
+  const auto no_content = client.send(post(server), no_retries());  // its own answer, on a new connection
+  CHECK(no_content.status == 204);
+  CHECK(no_content.body.empty());
+  CHECK(client.idle_connections() == 0);
+  CHECK(client.send(post(server), no_retries()).body == "mine");
+  CHECK(server.connections() == 3);
+}
+
+TEST_CASE("a huge Content-Length cut short is a ConnectionError, not an allocation failure", "[framing]") {
+  RawServer server({{"HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\nHello", false, true}});
+  HttpClient client;
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError,
+                       Message(broke(server, "connection closed after 5 of 999999999999999 body bytes")));
+}
+
+TEST_CASE("chunk sizes with leading zeros, and framing lines too long", "[framing]") {
+  const std::string long_trailer = "X-Long: " + std::string(5000, 'x') + "\r\n";
+  RawServer server({{kChunkedHead + "0000000000000000000005\r\nHello\r\n0\r\n\r\n"},
+                    {kChunkedHead + "5\r\nHello\r\n0\r\n" + long_trailer + "\r\n"},
+                    {kChunkedHead + "5\r\nHello\r\n0\r\n" + long_trailer + "\r\n", true},
+                    {kChunkedHead + "10000000000000000\r\nHello\r\n0\r\n\r\n"}});
+  HttpClient client;
+  CHECK(client.send(post(server), no_retries()).body == "Hello");
+  // A trailer line beyond 4096 bytes, arriving whole or in pieces.
+  const std::string too_long = malformed(server, "a line of the chunked framing longer than 4096 bytes");
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError, Message(too_long));
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError, Message(too_long));
+  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError,
+                       Message(malformed(server, "chunk size too large in a chunked body")));
+}
