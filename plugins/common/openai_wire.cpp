@@ -652,10 +652,17 @@ bool scan_members(JsonScan& s, const std::array<std::string_view, N>& names, OnM
 // not of that shape (an `error` member, a member of an unexpected type, a
 // number the scanner does not build) or not valid JSON: decode_full then
 // gives the chunk or the error.
-bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, Json& filter) {
+bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, Json& filter,
+                std::string_view& content_token) {
   auto delta = [&](std::size_t i, char next) {
     switch (i) {
-      case 0: return next == '"' ? scan_string(s, p.content) : next == 'n' && s.skip();  // content
+      case 0: {  // content: its token's place is noted for the template
+        if (next != '"') return next == 'n' && s.skip();
+        const char* begin = s.position();
+        if (!scan_string(s, p.content)) return false;
+        content_token = std::string_view(begin, static_cast<std::size_t>(s.position() - begin));
+        return true;
+      }
       case 1: return next == '[' ? s.value(p.tool_calls.emplace()) : s.skip();              // tool_calls
       default: return next == '"' ? scan_string(s, p.refusal) : s.skip();                  // refusal
     }
@@ -714,12 +721,51 @@ std::optional<std::string_view> string_view_of(const Value* v) {
 
 AIMessageChunk StreamDecoder::decode(std::string_view data) {
   scan_scratch_.clear();
+  if (template_ && data.size() > template_->prefix.size() + template_->suffix.size() &&
+      data.starts_with(template_->prefix) && data.ends_with(template_->suffix)) {
+    // The same text as the template's event around a new content token: if
+    // that token is one JSON string, the event reads as the template's with
+    // this content.
+    const std::string_view token = data.substr(
+        template_->prefix.size(), data.size() - template_->prefix.size() - template_->suffix.size());
+    JsonScan scan(token, scan_scratch_);
+    Parts parts;
+    std::string_view content;
+    if (scan.string(content) && scan.position() == token.data() + token.size()) {
+      template_misses_ = 0;
+      ++scanned_;
+      parts.content = content;
+      parts.model = template_->model;
+      parts.fingerprint = template_->fingerprint;
+      parts.finish = template_->finish;
+      parts.filter = template_->filter;
+      return assemble(parts);
+    }
+  }
   JsonScan scan(data, scan_scratch_);
   Parts parts;
-  if (!scan_event(scan, parts, filter_text_, filter_)) return decode_full(data);
+  std::string_view content_token;
+  if (!scan_event(scan, parts, filter_text_, filter_, content_token)) return decode_full(data);
   ++scanned_;
   if (parts.usage) check_usage(shape_, *parts.usage);
+  remember_template(data, parts, content_token);
   return assemble(parts);
+}
+
+void StreamDecoder::remember_template(std::string_view data, const Parts& parts, std::string_view content_token) {
+  constexpr int kMaxMisses = 8;  // then the chunks differ elsewhere too (a per-chunk field): stop rebuilding
+  if (template_ && ++template_misses_ > kMaxMisses) return;
+  // Only events whose other parts the template keeps: the common content chunk.
+  if (content_token.empty() || parts.prompt_filter || parts.usage || parts.tool_calls || parts.logprobs ||
+      parts.refusal)
+    return;
+  ContentTemplate& t = template_.emplace();
+  t.prefix = data.substr(0, static_cast<std::size_t>(content_token.data() - data.data()));
+  t.suffix = data.substr(t.prefix.size() + content_token.size());
+  if (parts.model) t.model = std::string(*parts.model);
+  if (parts.fingerprint) t.fingerprint = std::string(*parts.fingerprint);
+  if (parts.finish) t.finish = std::string(*parts.finish);
+  t.filter = parts.filter;
 }
 
 AIMessageChunk StreamDecoder::decode_full(std::string_view data) {

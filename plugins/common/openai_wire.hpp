@@ -6,6 +6,7 @@
 #include <chainpp/json.hpp>
 #include <chainpp/messages.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,12 +58,24 @@ public:
 
 private:
   AIMessageChunk assemble(Parts& parts);
+  void remember_template(std::string_view data, const Parts& parts, std::string_view content_token);
 
   ResponseShape shape_;
   std::size_t scanned_ = 0;
   JsonObject scan_scratch_;   // the scanner's working storage, kept between events
   std::string filter_text_;   // the last content_filter_results the scanner built, as text
   Json filter_;               // and as built (events often repeat it)
+  // The last event the scanner read that carried a content string, cut
+  // around that string, and what the rest of it gave. Consecutive chunks of
+  // a stream usually differ in their content only: an event whose text
+  // around its content string is the same is read from this template.
+  struct ContentTemplate {
+    std::string prefix, suffix;
+    std::optional<std::string> model, fingerprint, finish;
+    std::optional<Json> filter;
+  };
+  std::optional<ContentTemplate> template_;
+  int template_misses_ = 0;  // events in a row that the template did not fit
   std::string content_so_far_;
   std::string model_;            // the last chunk's model and its reported name
   std::string versioned_model_;

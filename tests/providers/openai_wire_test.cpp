@@ -384,3 +384,60 @@ TEST_CASE("stream decoding: the scanner gives what the general parser gives, and
   REQUIRE(c.response_metadata.dump() ==
           R"({"model_name":"gpt-4o","content_filter_results":)" + filters + "}");
 }
+
+TEST_CASE("stream decoding: events read from the template of the event before give what the general parser gives") {
+  // Consecutive chunks usually differ in their content only; each event here
+  // is decoded by decode (template or scanner, else decode_full) and by decode_full.
+  auto event = [](const std::string& content_token, const std::string& finish = "null",
+                  const std::string& extra = "") {
+    return R"({"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"delta":{"content":)" +
+           content_token + R"(},"finish_reason":)" + finish + R"(,"index":0}],"model":"gpt-4o",)" + extra +
+           R"("system_fingerprint":"fp_7"})";
+  };
+  struct Row {
+    const char* name;
+    std::string event;
+    const char* content;  // expected content, nullptr: an error
+  };
+  std::vector<Row> rows = {
+      {"the first", event(R"("one")"), "one"},
+      {"the same around the content", event(R"("two")"), "two"},
+      {"escapes in the content", event(R"("t\"hree\u00e9\n")"), "t\"hree\xc3\xa9\n"},
+      {"an empty content", event(R"("")"), ""},
+      {"whitespace around the content token", event(R"( "four" )"), "four"},
+      {"a token that is two members", event(R"("a","content":"b")"), "a"},
+      {"a token that is not a string", event("null"), ""},
+      {"a token that is a number", event("5"), nullptr},
+      {"a control character in the content", event("\"a\x01\""), nullptr},
+      {"invalid UTF-8 in the content", event("\"\xc3\""), nullptr},
+      {"a token that ends the object early", event(R"("x"}]})"), nullptr},
+      {"a different finish", event(R"("six")", R"("stop")"), "six"},
+      {"back to no finish", event(R"("seven")"), "seven"},
+      {"a filtered finish through the template", event(R"("eight")", R"("content_filter")"), nullptr},
+  };
+  for (int i = 0; i < 12; ++i)  // a field that changes in every chunk: no template fits
+    rows.push_back({"a per-chunk field", event("\"n" + std::to_string(i) + "\"", "null",
+                                               R"("obfuscation":")" + std::string(static_cast<std::size_t>(i), 'z') + R"(",)"),
+                    "n"});
+  StreamDecoder scanning(ResponseShape{"azure_openai", "", "req-8"});
+  StreamDecoder full(ResponseShape{"azure_openai", "", "req-8"});
+  for (const auto& row : rows) {
+    INFO(row.name << ": " << row.event);
+    const DecodeOutcome a = decode_outcome(scanning, row.event, false);
+    const DecodeOutcome b = decode_outcome(full, row.event, true);
+    CHECK(a.error == b.error);
+    CHECK(a.chunk == b.chunk);
+    if (!row.content) {
+      CHECK(!a.error.empty());
+    } else if (std::string(row.name) != "a per-chunk field") {
+      REQUIRE(a.chunk);
+      CHECK(a.chunk->content == row.content);
+      CHECK(a.chunk->response_metadata.dump() ==
+            std::string(R"({"model_name":"gpt-4o","system_fingerprint":"fp_7","content_filter_results":)") +
+                R"({"hate":{"filtered":false,"severity":"safe"}})" +
+                (std::string(row.name) == "a different finish" ? R"(,"finish_reason":"stop")" : "") + "}");
+    }
+  }
+  // decode_full read the number, the control character, the invalid UTF-8, the early end and the repeated member.
+  CHECK(scanning.scanned_events() == rows.size() - 5);
+}
