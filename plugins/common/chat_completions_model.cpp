@@ -269,6 +269,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
     StreamDecoder decoder;
     std::string provider;
     std::string request_id;
+    std::string_view unfed;  // of the last body read (valid until the next): fed to the parser in pieces
     int events = 0;
     bool ended = false;
   };
@@ -282,7 +283,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
   const std::string request_id = body->request_id();
   auto st = std::make_shared<State>(State{std::move(body), SseParser(),
                                           StreamDecoder(ResponseShape{provider(), settings_.model_version, request_id}),
-                                          provider(), request_id, 0, false});
+                                          provider(), request_id, {}, 0, false});
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
     for (;;) {
       if (const SseEvent* event = st->sse.next_event()) {
@@ -292,6 +293,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
       }
       if (st->sse.done()) {
         // Read the (empty) rest so that the connection goes back to the pool.
+        st->unfed = {};
         if (st->body) {
           while (st->body->read()) {
           }
@@ -299,9 +301,19 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
         }
         return std::nullopt;
       }
+      if (!st->unfed.empty()) {
+        // At most 4 KiB at a time: the parser keeps a slot (and its buffers)
+        // per event of a piece, a few per stream rather than one per event
+        // of a 64 KiB read.
+        constexpr std::size_t kPiece = 4096;
+        const std::string_view piece = st->unfed.substr(0, kPiece);
+        st->unfed.remove_prefix(piece.size());
+        st->sse.feed(piece);
+        continue;
+      }
       if (!st->ended) {
         if (auto bytes = st->body->read()) {
-          st->sse.feed(*bytes);
+          st->unfed = *bytes;
         } else {
           st->sse.finish();
           st->ended = true;
