@@ -541,7 +541,6 @@ public:
     }
   }
 
-  std::int64_t received() const { return received_; }
   /// The buffer, for the connection to keep (a response on it reuses it).
   std::unique_ptr<char[]> take_buffer() { return std::move(buf_); }
   /// The whole body was read, nothing followed it and the server did not

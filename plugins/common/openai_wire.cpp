@@ -407,8 +407,10 @@ void expect_type(const ResponseShape& shape, const Value* v, rapidjson::Type typ
     bad_response(shape, what + " is " + type_name(*v) + ", expected " + expected);
 }
 std::string string_of(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
-bool string_equals(const Value& v, std::string_view s) {
-  return std::string_view(v.GetString(), v.GetStringLength()) == s;
+// The text of `v` when it is a string.
+std::optional<std::string_view> string_view_of(const Value* v) {
+  if (!is_string(v)) return std::nullopt;
+  return std::string_view(v->GetString(), v->GetStringLength());
 }
 
 // The Json that Json::parse would build for `v` (same number types, member order and duplicates).
@@ -440,11 +442,6 @@ Json to_json(const Value& v) {
   return Json();
 }
 
-// Json::value(key, "") on a Value.
-std::string string_member(const Value& v, const char* key) {
-  const Value* m = member(v, key);
-  return is_string(m) ? string_of(*m) : std::string();
-}
 
 // "violence (severity medium), jailbreak (detected)" for the filtered categories.
 std::string filtered_categories(const Json& results) {
@@ -543,80 +540,6 @@ void tool_call_chunks_from(const ResponseShape& shape, const Json& calls, std::v
   }
 }
 
-}  // namespace
-
-AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
-  ParsedDocument parsed;
-  const Value& j = parsed.parse(body, shape);
-  if (!j.IsObject()) bad_response(shape, "expected a JSON object");
-  const Value* choices = member(j, "choices");
-  expect_type(shape, choices, rapidjson::kArrayType, "choices", "an array");
-  if (!choices || !choices->IsArray() || choices->Empty()) bad_response(shape, "the response has no choices");
-  const Value& choice = (*choices)[0];
-  const Value* message = member(choice, "message");
-  expect_type(shape, message, rapidjson::kObjectType, "choices[0].message", "an object");
-  if (!message || !message->IsObject()) bad_response(shape, "choices[0] has no message");
-
-  AIMessage m;
-  const Value* content = member(*message, "content");
-  expect_type(shape, content, rapidjson::kStringType, "choices[0].message.content", "a string or null");
-  if (is_string(content)) m.content = string_of(*content);
-  const Value* calls = member(*message, "tool_calls");
-  expect_type(shape, calls, rapidjson::kArrayType, "choices[0].message.tool_calls", "an array");
-  if (calls && calls->IsArray()) {
-    std::size_t index = 0;
-    for (const auto& c : calls->GetArray()) {
-      const Value* fn = member(c, "function");
-      if (!fn || !fn->IsObject())
-        bad_response(shape, "choices[0].message.tool_calls[" + std::to_string(index) + "] has no function");
-      ++index;
-      // Arguments are JSON text; a server that sends the JSON itself gets it
-      // read as its text (an object becomes the call's arguments).
-      const Value* args = member(*fn, "arguments");
-      const std::string args_text = !args || args->IsNull() ? std::string()
-                                    : args->IsString()      ? string_of(*args)
-                                                            : to_json(*args).dump();
-      parse_tool_call(string_member(*fn, "name"), args_text, string_member(c, "id"), m.tool_calls,
-                      m.invalid_tool_calls);
-    }
-  }
-
-  const Value* usage_value = member(j, "usage");
-  const bool has_usage = usage_value && usage_value->IsObject();
-  const Json usage = has_usage ? to_json(*usage_value) : Json();
-  if (has_usage) check_usage(shape, usage);
-  Json meta = Json::object();
-  meta.as_object().reserve(8);
-  meta.set("token_usage", has_usage ? token_usage_from(usage) : Json::object());
-  meta.set("model_name", versioned_model_name(string_member(j, "model"), shape.model_version));
-  const Value* fingerprint = member(j, "system_fingerprint");
-  meta.set("system_fingerprint", fingerprint ? to_json(*fingerprint) : Json());
-  if (const Value* p = member(j, "prompt_filter_results")) meta.set("prompt_filter_results", to_json(*p));
-  const Value* finish = member(choice, "finish_reason");
-  meta.set("finish_reason", finish ? to_json(*finish) : Json());
-  const Value* logprobs = member(choice, "logprobs");
-  meta.set("logprobs", logprobs ? to_json(*logprobs) : Json());
-  const Value* filter = member(choice, "content_filter_results");
-  if (filter) meta.set("content_filter_results", to_json(*filter));
-  if (const Value* r = member(*message, "refusal"); is_string(r)) meta.set("refusal", string_of(*r));
-  m.response_metadata = std::move(meta);
-  if (has_usage) m.usage_metadata = usage_from(usage);
-
-  if (is_string(finish) && string_equals(*finish, "content_filter"))
-    filtered_completion(shape, filter ? to_json(*filter) : Json(), m.text());
-  return m;
-}
-
-// What a chunk is made of, read from one event. The views point into the
-// event's text, the parsed document or the scanner's storage, which outlive
-// assemble().
-struct StreamDecoder::Parts {
-  std::optional<std::string_view> model, fingerprint, content, refusal, finish;
-  std::optional<Json> prompt_filter, usage, tool_calls, filter, logprobs;
-};
-
-namespace {
-
 bool scan_string(JsonScan& s, std::optional<std::string_view>& out) {
   std::string_view v;
   if (!s.string(v)) return false;
@@ -625,7 +548,7 @@ bool scan_string(JsonScan& s, std::optional<std::string_view>& out) {
 }
 
 // The members of an object, each of `names` at most once (a repeated one:
-// false, decode_full takes the first); on_member(i, next byte) reads
+// false: the general parser takes the first); on_member(i, next byte) reads
 // names[i]'s value, other members are skipped.
 template <std::size_t N, class OnMember>
 bool scan_members(JsonScan& s, const std::array<std::string_view, N>& names, OnMember on_member) {
@@ -647,6 +570,149 @@ bool scan_members(JsonScan& s, const std::array<std::string_view, N>& names, OnM
   } while (s.consume(','));
   return s.consume('}');
 }
+
+// What a completion's AIMessage is made of, read by the scanner or from the
+// parsed document. The views point into the body, the document or the
+// scanner's storage, which outlive assemble_completion().
+struct CompletionParts {
+  std::optional<std::string_view> model, content, refusal;
+  std::optional<Json> fingerprint, prompt_filter, usage, tool_calls, finish, logprobs, filter;
+};
+
+AIMessage assemble_completion(CompletionParts& p, const ResponseShape& shape) {
+  AIMessage m;
+  if (p.content) m.content = std::string(*p.content);
+  if (p.tool_calls) {
+    std::size_t index = 0;
+    for (const auto& c : p.tool_calls->as_array()) {
+      const Json* fn = c.find("function");
+      if (!fn || !fn->is_object())
+        bad_response(shape, "choices[0].message.tool_calls[" + std::to_string(index) + "] has no function");
+      ++index;
+      // Arguments are JSON text; a server that sends the JSON itself gets it
+      // read as its text (an object becomes the call's arguments).
+      const Json* args = fn->find("arguments");
+      const std::string args_text = !args || args->is_null() ? std::string()
+                                    : args->is_string()      ? args->as_string()
+                                                             : args->dump();
+      parse_tool_call(fn->value("name", ""), args_text, c.value("id", ""), m.tool_calls, m.invalid_tool_calls);
+    }
+  }
+  if (p.usage) check_usage(shape, *p.usage);
+  Json meta = Json::object();
+  JsonObject& members = meta.as_object();  // distinct names, appended without lookups
+  members.reserve(8);
+  members.emplace_back("token_usage", p.usage ? token_usage_from(*p.usage) : Json::object());
+  members.emplace_back("model_name", versioned_model_name(p.model ? std::string(*p.model) : std::string(),
+                                                          shape.model_version));
+  members.emplace_back("system_fingerprint", p.fingerprint ? std::move(*p.fingerprint) : Json());
+  if (p.prompt_filter) members.emplace_back("prompt_filter_results", std::move(*p.prompt_filter));
+  const bool filtered = p.finish && p.finish->is_string() && p.finish->as_string() == "content_filter";
+  members.emplace_back("finish_reason", p.finish ? std::move(*p.finish) : Json());
+  members.emplace_back("logprobs", p.logprobs ? std::move(*p.logprobs) : Json());
+  if (p.filter) members.emplace_back("content_filter_results", filtered ? *p.filter : std::move(*p.filter));
+  if (p.refusal) members.emplace_back("refusal", *p.refusal);
+  m.response_metadata = std::move(meta);
+  if (p.usage) m.usage_metadata = usage_from(*p.usage);
+  if (filtered) filtered_completion(shape, p.filter ? *p.filter : Json(), m.text());
+  return m;
+}
+
+// Reads a completion of the common shape into `p`; false when the body is
+// not of that shape or not valid JSON (parse_completion_full then gives the
+// message or the error). Like scan_event for stream events.
+bool scan_completion(JsonScan& s, CompletionParts& p) {
+  bool has_message = false;
+  auto message = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0: return next == '"' ? scan_string(s, p.content) : next == 'n' && s.skip();           // content
+      case 1: return next == '[' ? s.value(p.tool_calls.emplace()) : next == 'n' && s.skip();     // tool_calls
+      default: return next == '"' ? scan_string(s, p.refusal) : s.skip();                         // refusal
+    }
+  };
+  auto choice = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0:  // message
+        has_message = next == '{';
+        return has_message && scan_members<3>(s, {"content", "tool_calls", "refusal"}, message);
+      case 1: return s.value(p.finish.emplace());  // finish_reason
+      case 2: return s.value(p.logprobs.emplace());  // logprobs
+      default: return s.value(p.filter.emplace());  // content_filter_results
+    }
+  };
+  auto choices = [&] {
+    if (!s.consume('[') || s.peek() != '{' ||
+        !scan_members<4>(s, {"message", "finish_reason", "logprobs", "content_filter_results"}, choice) ||
+        !has_message)
+      return false;
+    while (s.consume(','))
+      if (!s.skip()) return false;
+    return s.consume(']');
+  };
+  bool has_choices = false;
+  auto body = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0: return has_choices = next == '[' && choices();                                     // choices
+      case 1: return next == '"' ? scan_string(s, p.model) : s.skip();                           // model
+      case 2: return s.value(p.fingerprint.emplace());                                            // system_fingerprint
+      case 3: return s.value(p.prompt_filter.emplace());                                          // prompt_filter_results
+      default: return next == '{' ? s.value(p.usage.emplace()) : s.skip();                       // usage
+    }
+  };
+  return scan_members<5>(s, {"choices", "model", "system_fingerprint", "prompt_filter_results", "usage"}, body) &&
+         has_choices && s.at_end();
+}
+
+}  // namespace
+
+AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
+  thread_local JsonObject scratch;  // the scanner's working storage, kept (with its capacity) between calls
+  scratch.clear();
+  JsonScan scan(body, scratch);
+  CompletionParts parts;
+  if (!scan_completion(scan, parts)) return parse_completion_full(body, shape);
+  return assemble_completion(parts, shape);
+}
+
+AIMessage parse_completion_full(std::string_view body, const ResponseShape& shape) {
+  ParsedDocument parsed;
+  const Value& j = parsed.parse(body, shape);
+  if (!j.IsObject()) bad_response(shape, "expected a JSON object");
+  const Value* choices = member(j, "choices");
+  expect_type(shape, choices, rapidjson::kArrayType, "choices", "an array");
+  if (!choices || !choices->IsArray() || choices->Empty()) bad_response(shape, "the response has no choices");
+  const Value& choice = (*choices)[0];
+  const Value* message = member(choice, "message");
+  expect_type(shape, message, rapidjson::kObjectType, "choices[0].message", "an object");
+  if (!message || !message->IsObject()) bad_response(shape, "choices[0] has no message");
+
+  CompletionParts parts;
+  const Value* content = member(*message, "content");
+  expect_type(shape, content, rapidjson::kStringType, "choices[0].message.content", "a string or null");
+  parts.content = string_view_of(content);
+  const Value* calls = member(*message, "tool_calls");
+  expect_type(shape, calls, rapidjson::kArrayType, "choices[0].message.tool_calls", "an array");
+  if (calls && calls->IsArray()) parts.tool_calls = to_json(*calls);
+  parts.refusal = string_view_of(member(*message, "refusal"));
+  if (const Value* usage = member(j, "usage"); usage && usage->IsObject()) parts.usage = to_json(*usage);
+  parts.model = string_view_of(member(j, "model"));
+  if (const Value* v = member(j, "system_fingerprint")) parts.fingerprint = to_json(*v);
+  if (const Value* v = member(j, "prompt_filter_results")) parts.prompt_filter = to_json(*v);
+  if (const Value* v = member(choice, "finish_reason")) parts.finish = to_json(*v);
+  if (const Value* v = member(choice, "logprobs")) parts.logprobs = to_json(*v);
+  if (const Value* v = member(choice, "content_filter_results")) parts.filter = to_json(*v);
+  return assemble_completion(parts, shape);
+}
+
+// What a chunk is made of, read from one event. The views point into the
+// event's text, the parsed document or the scanner's storage, which outlive
+// assemble().
+struct StreamDecoder::Parts {
+  std::optional<std::string_view> model, fingerprint, content, refusal, finish;
+  std::optional<Json> prompt_filter, usage, tool_calls, filter, logprobs;
+};
+
+namespace {
 
 // Reads a stream event of the common shape into `p`. False when the event is
 // not of that shape (an `error` member, a member of an unexpected type, a
@@ -710,11 +776,6 @@ bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, 
   return scan_members<6>(s, {"error", "model", "system_fingerprint", "prompt_filter_results", "usage", "choices"},
                          event) &&
          s.at_end();
-}
-
-std::optional<std::string_view> string_view_of(const Value* v) {
-  if (!is_string(v)) return std::nullopt;
-  return std::string_view(v->GetString(), v->GetStringLength());
 }
 
 }  // namespace

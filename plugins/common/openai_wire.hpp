@@ -34,7 +34,12 @@ struct ResponseShape {
 /// prompt_filter_results, finish_reason, logprobs, content_filter_results) and
 /// usage_metadata. Throws BadResponseError on malformed input, and
 /// ContentFilterError when the completion was cut by the content filter.
+/// Bodies of the common shape are read by a scanner that builds only what
+/// the message keeps; any other body takes parse_completion_full.
 AIMessage parse_completion(std::string_view body, const ResponseShape& shape);
+/// The same result through the general path (the body parsed as a JSON
+/// document first); tests and the fuzzer compare the two.
+AIMessage parse_completion_full(std::string_view body, const ResponseShape& shape);
 
 /// Turns stream events (each SSE `data:` payload) into chunks.
 class StreamDecoder {

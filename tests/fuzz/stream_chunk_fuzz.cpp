@@ -15,7 +15,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <typeinfo>
 
 namespace {
 
@@ -26,14 +25,7 @@ struct Outcome {
 
 Outcome decode(chainpp::openai_wire::StreamDecoder& d, std::string_view event, bool full) {
   Outcome out;
-  try {
-    out.chunk = full ? d.decode_full(event) : d.decode(event);
-  } catch (const chainpp::ContentFilterError& e) {
-    out.error = std::string("ContentFilterError: ") + e.what() + "|" + e.partial_content() + "|" +
-                e.filter_results().dump();
-  } catch (const chainpp::Error& e) {
-    out.error = std::string(typeid(e).name()) + ": " + e.what();
-  }
+  out.error = chainpp::fuzz::error_of([&] { out.chunk = full ? d.decode_full(event) : d.decode(event); });
   return out;
 }
 

@@ -252,16 +252,24 @@ struct DecodeOutcome {
   std::string error;
 };
 
+// Runs `parse`: the chainpp::Error it raises as text (its type and message,
+// and for a ContentFilterError the partial content and results), "" for none.
+template <class Parse>
+std::string error_of(Parse&& parse) {
+  try {
+    parse();
+  } catch (const ContentFilterError& e) {
+    return std::string("ContentFilterError: ") + e.what() + " | partial: " + e.partial_content() +
+           " | results: " + e.filter_results().dump();
+  } catch (const Error& e) {
+    return std::string(typeid(e).name()) + ": " + e.what();
+  }
+  return "";
+}
+
 DecodeOutcome decode_outcome(StreamDecoder& d, const std::string& event, bool full) {
   DecodeOutcome out;
-  try {
-    out.chunk = full ? d.decode_full(event) : d.decode(event);
-  } catch (const ContentFilterError& e) {
-    out.error = std::string("ContentFilterError: ") + e.what() + " | partial: " + e.partial_content() +
-                " | results: " + e.filter_results().dump();
-  } catch (const Error& e) {
-    out.error = std::string(typeid(e).name()) + ": " + e.what();
-  }
+  out.error = error_of([&] { out.chunk = full ? d.decode_full(event) : d.decode(event); });
   return out;
 }
 
@@ -440,4 +448,80 @@ TEST_CASE("stream decoding: events read from the template of the event before gi
   }
   // decode_full read the number, the control character, the invalid UTF-8, the early end and the repeated member.
   CHECK(scanning.scanned_events() == rows.size() - 5);
+}
+
+namespace {
+
+// What parsing one completion gives: the message, or the error's type, message and partial content.
+struct CompletionOutcome {
+  std::optional<AIMessage> message;
+  std::string error;
+};
+
+CompletionOutcome completion_outcome(const std::string& body, bool full) {
+  const ResponseShape shape{"azure_openai", "2024-08-06", "req-5"};
+  CompletionOutcome out;
+  out.error = error_of([&] { out.message = full ? parse_completion_full(body, shape) : parse_completion(body, shape); });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("completions: the scanner gives what the general parser gives") {
+  auto body = [](const std::string& message, const std::string& rest = "", const std::string& choice_rest = "") {
+    return R"({"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"finish_reason":"stop","index":0,"logprobs":null,"message":)" +
+           message + choice_rest + R"(}],"created":1,"id":"chatcmpl-1","model":"gpt-4o","object":"chat.completion",)" +
+           rest + R"("system_fingerprint":"fp_1","usage":{"completion_tokens":8,"prompt_tokens":31,"total_tokens":39}})";
+  };
+  auto with = [](std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+  };
+  const std::vector<std::string> bodies = {
+      seed_response,
+      body(R"({"content":"J'adore la programmation.","role":"assistant"})"),
+      body(R"({"content":"a\"b\\c\n\u00e9\ud83d\ude00 Gr)" "\xc3\xbc\xc3\x9f" R"(e","role":"assistant"})"),
+      body(R"({"content":null,"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_2","function":{"name":"t","arguments":{"a":[1,2]}}},{"id":"call_3","function":{"name":"bad","arguments":"{oops"}}]})"),
+      body(R"({"content":null,"tool_calls":[{"id":"call_1"}]})"),
+      body(R"({"content":null,"tool_calls":[5]})"),
+      body(R"({"content":null,"refusal":"I can't help with that."})"),
+      body(R"({"content":"x"})", R"("prompt_filter_results":"odd",)"),
+      body(R"({"content":"x"})", "", R"(,"extra":[1,{"b":null}])"),
+      with(body(R"({"content":"cut"})", "", ""), R"("finish_reason":"stop")", R"("finish_reason":"content_filter")"),
+      with(body(R"({"content":"x"})"), R"("logprobs":null)", R"("logprobs":{"content":[{"token":"x","logprob":-0.5}]})"),
+      with(body(R"({"content":"x"})"), R"("logprobs":null)", R"("logprobs":{"content":null,"n":3})"),
+      with(body(R"({"content":"x"})"), R"("total_tokens":39)", R"("total_tokens":-39)"),
+      with(body(R"({"content":"x"})"), R"("total_tokens":39)", R"("total_tokens":39.5)"),
+      with(body(R"({"content":"x"})"), R"("model":"gpt-4o")", R"("model":7)"),
+      with(body(R"({"content":"x"})"), R"({"choices":[)", R"({"choices":[],"choices":[)"),
+      body(R"({"content":5})"),
+      body(R"({"content":"x","tool_calls":{"a":1}})"),
+      body(R"("text")"),
+      R"({"choices":[{"finish_reason":"stop"}]})",
+      R"({"choices":[]})",
+      R"({"choices":null})",
+      R"({"choices":{"message":{}}})",
+      R"({"model":"gpt-4o"})",
+      R"([1])",
+      R"({"choices":[{"message":{"content":"x"}}]} trailing)",
+      R"({"choices":[{"message":{"content":"tru)",
+      "{\"choices\":[{\"message\":{\"content\":\"\xc3\x28\"}}]}",
+      R"({"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":NaN}})",
+  };
+  for (const auto& b : bodies) {
+    INFO(b);
+    const CompletionOutcome fast = completion_outcome(b, false);
+    const CompletionOutcome full = completion_outcome(b, true);
+    CHECK(fast.error == full.error);
+    CHECK(fast.message == full.message);
+  }
+  // Spot checks of what both gave.
+  const ResponseShape shape{"azure_openai", "", ""};
+  CHECK(parse_completion(bodies[2], shape).text() == "a\"b\\c\n\xc3\xa9\xf0\x9f\x98\x80 Gr\xc3\xbc\xc3\x9f" "e");
+  const AIMessage calls = parse_completion(bodies[3], shape);
+  CHECK(calls.tool_calls == std::vector<ToolCall>{ToolCall{"get_weather", Json{{"city", "Paris"}}, "call_1"},
+                                                  ToolCall{"t", Json{{"a", Json::array({1, 2})}}, "call_2"}});
+  REQUIRE(calls.invalid_tool_calls.size() == 1);
+  CHECK(calls.invalid_tool_calls[0].args == "{oops");
 }
