@@ -1,7 +1,8 @@
 #pragma once
-// A validating pull scanner over JSON text, for the hot path of stream
-// decoding: the caller reads the values it wants in document order and
-// skips the others, and nothing is built for a skipped value.
+// A validating pull scanner over JSON text, for the hot paths of response
+// parsing (stream events and completions): the caller reads the values it
+// wants in document order and skips the others, and nothing is built for a
+// skipped value.
 //
 // It handles the common cases only and gives up (a method returns false) on
 // anything else: numbers with a fraction or an exponent when they are to be
