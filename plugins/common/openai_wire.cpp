@@ -666,8 +666,8 @@ bool scan_completion(JsonScan& s, CompletionParts& p) {
 }  // namespace
 
 AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
-  thread_local JsonObject scratch;  // the scanner's working storage, kept (with its capacity) between calls
-  scratch.clear();
+  JsonObject scratch;  // the scanner's working storage
+  scratch.reserve(16);
   JsonScan scan(body, scratch);
   CompletionParts parts;
   if (!scan_completion(scan, parts)) return parse_completion_full(body, shape);
