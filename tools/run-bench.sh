@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks (not part of ctest; CI does not run them): builds Release in
 # build-release, starts the Azure OpenAI emulator and, when nginx is installed,
-# the instant nginx stand-in of ../shared/bench; runs chainpp-bench in four
+# the instant nginx stand-in of bench/nginx; runs chainpp-bench in four
 # modes (invoke/stream x 1/32 in flight) against both, wrk against nginx for
 # the server's ceiling (when wrk is installed), the plugin-load and `chainpp
 # run` start-up timings, and the micro-benchmarks; writes bench/RESULTS.md.
@@ -9,15 +9,15 @@
 #   tools/run-bench.sh                   # everything, about 3 minutes
 #   BENCH_REPEATS=1 tools/run-bench.sh   # one round instead of three (medians)
 #
-# Environment: CHAINPP_BENCH_BUILD_DIR (default build-release), CHAINPP_BENCH_SHARED
-# (the nginx stand-in's folder, default ../shared/bench), BENCH_JOBS (build jobs, 1),
+# Environment: CHAINPP_BENCH_BUILD_DIR (default build-release), CHAINPP_BENCH_NGINX_DIR
+# (the nginx stand-in's folder, default bench/nginx), BENCH_JOBS (build jobs, 1),
 # BENCH_REPEATS (3), BENCH_WRK_SECONDS (5), BENCH_INVOKE_REQUESTS (20000 at 1 in
 # flight, 4x that at 32), BENCH_STREAM_REQUESTS (1000 streams at 1, 2x at 32),
 # BENCH_MICRO_MIN_TIME (0.5 s per micro-benchmark).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${CHAINPP_BENCH_BUILD_DIR:-$root/build-release}"
-shared="${CHAINPP_BENCH_SHARED:-$root/../shared/bench}"
+nginx_dir="${CHAINPP_BENCH_NGINX_DIR:-$root/bench/nginx}"
 jobs="${BENCH_JOBS:-1}"
 repeats="${BENCH_REPEATS:-3}"
 wrk_seconds="${BENCH_WRK_SECONDS:-5}"
@@ -77,19 +77,19 @@ invoke_path="/openai/deployments/bench/chat/completions?api-version=2024-10-21"
 stream_path="/openai/deployments/bench-stream/chat/completions?api-version=2024-10-21"
 have_nginx=0
 nginx_answers() { curl -fsS -o /dev/null -X POST "$nginx_url$invoke_path" 2>/dev/null; }
-if [[ -n "$nginx_bin" && -f "$shared/nginx.conf" ]]; then
+if [[ -n "$nginx_bin" && -f "$nginx_dir/nginx.conf" ]]; then
   mkdir -p "$nginx_prefix/html"
-  python3 "$shared/make_stream.py" "$nginx_prefix/html/stream.sse" "$stream_chunks" 2>/dev/null
+  python3 "$nginx_dir/make_stream.py" "$nginx_prefix/html/stream.sse" "$stream_chunks" 2>/dev/null
   if nginx_answers; then
     log "an nginx stand-in already answers on $nginx_url: using it"
   else
-    "$nginx_bin" -c "$shared/nginx.conf" -p "$nginx_prefix/" >"$work/nginx.out" 2>&1 &
+    "$nginx_bin" -c "$nginx_dir/nginx.conf" -p "$nginx_prefix/" >"$work/nginx.out" 2>&1 &
     nginx_pid=$!   # daemon off: the master
     for _ in $(seq 100); do nginx_answers && break; sleep 0.05; done
   fi
   if nginx_answers; then have_nginx=1; else log "nginx did not start: $(cat "$work/nginx.out" 2>/dev/null)"; fi
 else
-  log "nginx not installed (Debian package nginx) or $shared/nginx.conf missing: emulator only"
+  log "nginx not installed (Debian package nginx) or $nginx_dir/nginx.conf missing: emulator only"
 fi
 have_wrk=0
 if [[ $have_nginx == 1 ]] && command -v wrk >/dev/null; then have_wrk=1; fi
@@ -133,7 +133,7 @@ run_wrk() {  # MODE CONC ROUND
   local mode=$1 conc=$2 rnd=$3 path=$invoke_path chunks=0 threads=1 line
   if [[ $mode == stream ]]; then path=$stream_path chunks=$stream_chunks; fi
   if ((conc > 1)); then threads=2; fi
-  line="$(cd "$shared" && BENCH_STREAM_CHUNKS=$chunks BENCH_CONC=$conc \
+  line="$(cd "$nginx_dir" && BENCH_STREAM_CHUNKS=$chunks BENCH_CONC=$conc \
           wrk -t"$threads" -c"$conc" -d"${wrk_seconds}s" -s wrk_post.lua "$nginx_url$path" | sed -n 's/^WRK_JSON //p')"
   echo "  wrk $mode c$conc: $line" >&2
   record wrk "$mode" "$conc" "$rnd" "$line"
@@ -222,7 +222,7 @@ w(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platfo
   f"load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())} (the cores are shared)")
 w(f"- rounds: {repeats}; figures are medians over the rounds; each ratio is taken within a round "
   "(wrk and chainpp-bench back to back), then the median of those ratios")
-w(f"- nginx stand-in: `../shared/bench/nginx.conf` (streams of {stream_chunks} content chunks); "
+w(f"- nginx stand-in: `bench/nginx/nginx.conf` (streams of {stream_chunks} content chunks); "
   "emulator: `azure-openai-emulator --port 0 --quiet`\n")
 
 w("## End to end (chainpp-bench: App::load + the azure_openai plugin)\n")

@@ -28,7 +28,7 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-const std::string kSpecDir = std::string(CHAINPP_SOURCE_DIR) + "/../shared/specs/azure-openai/2024-10-21/";
+const std::string kSpecDir = std::string(CHAINPP_SOURCE_DIR) + "/tests/data/azure-openai/2024-10-21/";
 
 class Schema {
 public:

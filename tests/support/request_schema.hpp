@@ -1,6 +1,6 @@
 #pragma once
 // Validates chat-completions request bodies against the official request
-// schema (../shared/specs/azure-openai/2024-10-21/chat-completions-request.schema.json)
+// schema (tests/data/azure-openai/2024-10-21/chat-completions-request.schema.json, vendored)
 // with RapidJSON's schema validator. Returns "" when valid, else what failed.
 #include <rapidjson/document.h>
 #include <rapidjson/schema.h>
@@ -18,7 +18,7 @@ namespace chainpp::test {
 inline const rapidjson::SchemaDocument& request_schema() {
   static const std::unique_ptr<rapidjson::SchemaDocument> schema = [] {
     const std::string path =
-        std::string(CHAINPP_SOURCE_DIR) + "/../shared/specs/azure-openai/2024-10-21/chat-completions-request.schema.json";
+        std::string(CHAINPP_SOURCE_DIR) + "/tests/data/azure-openai/2024-10-21/chat-completions-request.schema.json";
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot open " + path);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -23,7 +23,7 @@ const char* const kCfr =
     R"({"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":false,"severity":"safe"},)"
     R"("sexual":{"filtered":false,"severity":"safe"},"violence":{"filtered":false,"severity":"safe"}})";
 
-// The body nginx's `bench` deployment answers (../shared/bench/nginx.conf).
+// The body nginx's `bench` deployment answers (bench/nginx/nginx.conf).
 std::string completion_body() {
   return std::string(R"({"choices":[{"content_filter_results":)") + kCfr +
          R"(,"finish_reason":"stop","index":0,"logprobs":null,"message":{"content":"J'adore la programmation.","role":"assistant"}}],)"
@@ -32,7 +32,7 @@ std::string completion_body() {
          kCfr + R"(}],"system_fingerprint":null,"usage":{"completion_tokens":8,"prompt_tokens":31,"total_tokens":39}})";
 }
 
-// An Azure stream as ../shared/bench/make_stream.py writes it: a filter-only
+// An Azure stream as bench/nginx/make_stream.py writes it: a filter-only
 // chunk, `n` content chunks, a finish chunk, [DONE].
 std::string sse_stream(int n) {
   std::string out = std::string(R"(data: {"choices":[],"created":0,"id":"","model":"","object":"",)") +
