@@ -1,6 +1,6 @@
 #pragma once
 // The TLS half of the HTTP transport lives in its own library,
-// libchainpp_tls.so, next to libchainpp_core.so: http.cpp loads it on the
+// libchainpp_tls.so, next to libchainpp_core.so: core/src/http/pool.cpp loads it on the
 // first https:// connection, so that a process that never opens one (the
 // fake provider, a plain-http endpoint) does not load or relocate OpenSSL and
 // Poco's NetSSL, Crypto and Util at start-up (about 10 ms here).

@@ -1,4 +1,4 @@
-// libchainpp_tls.so: HTTPS sessions for core/src/http.cpp (see tls_session.hpp).
+// libchainpp_tls.so: HTTPS sessions for core/src/http/pool.cpp (see tls_session.hpp).
 #include "tls_session.hpp"
 
 #include <Poco/Net/Context.h>
@@ -41,5 +41,5 @@ extern "C" __attribute__((visibility("default"))) Poco::Net::HTTPClientSession* 
   return new Poco::Net::HTTPSClientSession(host, port, context(verify, ca_file));
 }
 
-// The exported function has the type http.cpp expects.
+// The exported function has the type pool.cpp expects.
 static_assert(std::is_same_v<decltype(&chainpp_new_tls_session), chainpp::detail::NewTlsSession>);

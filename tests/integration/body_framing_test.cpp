@@ -1,4 +1,4 @@
-// How HttpClient reads response bodies (the BodyReader of core/src/http.cpp),
+// How HttpClient reads response bodies (the BodyReader of core/src/http/body_reader.cpp),
 // against a raw TCP server in this process that answers each request with the
 // next canned byte string of a script: chunked bodies (chunk extensions, hex
 // case, trailers, size lines split across reads, large bodies), bodies the

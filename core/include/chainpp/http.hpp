@@ -111,8 +111,6 @@ private:
 /// half-read); reading it to the end returns the connection to the pool.
 class CHAINPP_API HttpBodyStream {
 public:
-  struct Impl;
-  explicit HttpBodyStream(std::unique_ptr<Impl> impl);
   ~HttpBodyStream();
   HttpBodyStream(const HttpBodyStream&) = delete;
   HttpBodyStream& operator=(const HttpBodyStream&) = delete;
@@ -133,6 +131,9 @@ public:
   void close();
 
 private:
+  friend class HttpClient;  // the only maker of streams
+  struct Impl;
+  explicit HttpBodyStream(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -167,9 +168,9 @@ public:
   /// Replaces the sleep between retries and the policy's randomness (tests only).
   void set_retry_hooks_for_test(std::function<void(double seconds)> sleep, RetryPolicy::Random random);
 
-  struct Impl;
-
 private:
+  friend class HttpBodyStream;  // a stream returns its connection to the pool
+  struct Impl;
   std::shared_ptr<Impl> impl_;  // shared with open streams, which return their connection to it
 };
 

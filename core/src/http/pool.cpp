@@ -1,0 +1,101 @@
+// The connection pool: keep-alive sessions per (scheme, host, port, proxy,
+// TLS settings), and HTTPS sessions from libchainpp_tls.so, loaded on the
+// first https:// connection.
+#include "http/transport.hpp"
+
+#include "tls_session.hpp"
+
+#include <dlfcn.h>
+
+namespace chainpp::http {
+
+Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+}
+
+namespace {
+
+// The HTTPS session factory of libchainpp_tls.so, loaded on first use from
+// the directory of this library (else the loader's search path) and never
+// unloaded. Throws ConfigError when TLS support is not installed.
+detail::NewTlsSession new_tls_session() {
+  static const auto factory = []() -> std::pair<detail::NewTlsSession, std::string> {
+    std::string path = detail::kTlsLibrary;
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&new_tls_session), &info) != 0 && info.dli_fname) {
+      const std::string self = info.dli_fname;
+      if (const auto slash = self.rfind('/'); slash != std::string::npos) path = self.substr(0, slash + 1) + path;
+    }
+    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib && path != detail::kTlsLibrary) lib = dlopen(detail::kTlsLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return {nullptr, dlerror()};
+    void* symbol = dlsym(lib, detail::kNewTlsSessionSymbol);
+    if (!symbol) return {nullptr, dlerror()};
+    return {reinterpret_cast<detail::NewTlsSession>(symbol), {}};
+  }();
+  if (!factory.first) throw ConfigError("https:// needs TLS support, which could not be loaded: " + factory.second);
+  return factory.first;
+}
+
+}  // namespace
+
+Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, std::chrono::milliseconds read_timeout) {
+  const auto proxy = proxy_for(t, o);
+  Connection c;
+  c.key = t.scheme + "://" + t.authority();
+  if (proxy) c.key += "|proxy=" + proxy->host + ":" + std::to_string(proxy->port);
+  if (t.scheme == "https") c.key += (o.verify_tls ? "|verify|" : "|noverify|") + o.ca_file;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = idle_.find(c.key);
+    if (it != idle_.end() && !it->second.empty()) {
+      c.session = std::move(it->second.back().session);
+      c.receive_timeout = it->second.back().receive_timeout;
+      c.body_buffer = std::move(it->second.back().body_buffer);
+      it->second.pop_back();
+      c.reused = true;
+    }
+  }
+  if (!c.session) {
+    if (t.scheme == "https") {
+      c.session.reset(new_tls_session()(t.host, t.port, o.verify_tls, o.ca_file));
+    } else {
+      c.session = std::make_unique<Poco::Net::HTTPClientSession>(t.host, t.port);
+    }
+    if (proxy) {
+      c.session->setProxy(proxy->host, proxy->port);
+      if (!proxy->username.empty()) c.session->setProxyCredentials(proxy->username, proxy->password);
+    }
+    c.session->setKeepAlive(true);
+  }
+  const auto connect = o.connect_timeout.count() > 0 ? o.connect_timeout : std::chrono::milliseconds(24 * 3600 * 1000);
+  // Stored for the next connect (which applies it to the new socket); a
+  // connected pooled socket gets it now unless it already has it.
+  c.session->setTimeout(to_timespan(connect), to_timespan(read_timeout), to_timespan(read_timeout));
+  if (c.session->connected()) c.set_receive_timeout(to_timespan(read_timeout));
+  else c.receive_timeout = to_timespan(read_timeout);
+  return c;
+}
+
+// Pools `c` when the response that `body` read to its end allows another request on it.
+void ConnectionPool::release_after(Connection&& c, BodyReader& body, const Poco::Net::HTTPResponse& response) {
+  if (!response.getKeepAlive() || !body.reusable() || !c.session || !c.session->connected()) return;
+  std::lock_guard lock(mutex_);
+  auto& list = idle_[c.key];
+  if (list.size() < kMaxIdlePerHost)
+    list.push_back(IdleSession{std::move(c.session), c.receive_timeout, body.take_buffer()});
+}
+
+std::size_t ConnectionPool::idle() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [key, list] : idle_) n += list.size();
+  return n;
+}
+
+void ConnectionPool::clear() {
+  std::lock_guard lock(mutex_);
+  idle_.clear();
+}
+
+}  // namespace chainpp::http
