@@ -1,6 +1,6 @@
 #include <chainpp/callbacks.hpp>
+#include <chainpp/diagnostics.hpp>
 
-#include <cstdio>
 #include <random>
 
 namespace chainpp {
@@ -18,8 +18,8 @@ void CallbackHandler::on_rate_limit_status(const RunInfo&, const RateLimitStatus
 
 namespace {
 
-// Calls `fn` on each handler; a handler that throws is reported on stderr and
-// skipped, never failing the run.
+// Calls `fn` on each handler; a handler that throws is reported as a
+// diagnostic and skipped, never failing the run.
 template <class Fn>
 void dispatch(const Callbacks& handlers, const char* event, Fn&& fn) {
   for (const auto& h : handlers) {
@@ -27,9 +27,10 @@ void dispatch(const Callbacks& handlers, const char* event, Fn&& fn) {
     try {
       fn(*h);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "chainpp: callback handler failed in %s: %s\n", event, e.what());
+      report_diagnostic({DiagnosticKind::handler_error, std::string("callback handler failed in ") + event + ": " +
+                                                            e.what()});
     } catch (...) {
-      std::fprintf(stderr, "chainpp: callback handler failed in %s\n", event);
+      report_diagnostic({DiagnosticKind::handler_error, std::string("callback handler failed in ") + event});
     }
   }
 }
