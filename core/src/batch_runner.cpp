@@ -1,8 +1,9 @@
-#include "batch.hpp"
+#include "run_concurrently.hpp"
 #include "batch_output.hpp"
 
 #include <chainpp/batch_runner.hpp>
 #include <chainpp/errors.hpp>
+#include <chainpp/rate_limiter.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -52,42 +53,14 @@ private:
   std::optional<RateLimitStatus> quota_;
 };
 
-// ------------------------------------------------------------------ budgets
-
-/// A token bucket: `rate` per second up to `capacity`. A take may exceed what
-/// the bucket holds (a call larger than the bucket), leaving a debt later takes wait out.
-class Bucket {
-public:
-  Bucket(double per_minute, double capacity)
-      : rate_(per_minute / 60.0), capacity_(capacity), level_(capacity), last_(Clock::now()) {}
-
-  /// Seconds to wait before `cost` can be taken (0: now).
-  double wait(double cost, Clock::time_point now) {
-    refill(now);
-    const double need = std::min(cost, capacity_);
-    return level_ >= need ? 0.0 : (need - level_) / rate_;
-  }
-  void take(double cost) { level_ -= cost; }
-  /// Gives back (or, negative, charges) tokens after the real cost is known.
-  void adjust(double amount) { level_ = std::min(capacity_, level_ + amount); }
-
-private:
-  void refill(Clock::time_point now) {
-    level_ = std::min(capacity_, level_ + rate_ * std::chrono::duration<double>(now - last_).count());
-    last_ = now;
-  }
-  double rate_, capacity_, level_;
-  Clock::time_point last_;
-};
-
 // ------------------------------------------------------------------ runner
 
 class Runner {
 public:
   Runner(const Runnable& runnable, const BatchOptions& options, BatchOutputFile& output)
       : runnable_(runnable), o_(options), output_(output), start_(Clock::now()) {
-    if (o_.rpm > 0) requests_.emplace(o_.rpm, 1.0);
-    if (o_.tpm > 0) tokens_.emplace(o_.tpm, std::max(1.0, o_.tpm / 60.0));
+    if (o_.rpm > 0) requests_.emplace(o_.rpm / 60.0, 1.0, 1.0);
+    if (o_.tpm > 0) tokens_.emplace(o_.tpm / 60.0, std::max(1.0, o_.tpm / 60.0), std::max(1.0, o_.tpm / 60.0));
     if (o_.usage_cost) cost_at_start_ = o_.usage_cost->totals().total_cost;
   }
 
@@ -141,8 +114,8 @@ private:
         if (halted()) return false;
         const auto now = Clock::now();
         if (now < paused_until_) wait = std::chrono::duration<double>(paused_until_ - now).count();
-        if (requests_) wait = std::max(wait, requests_->wait(1, now));
-        if (tokens_) wait = std::max(wait, tokens_->wait(estimate, now));
+        if (requests_) wait = std::max(wait, requests_->wait_seconds(1, now));
+        if (tokens_) wait = std::max(wait, tokens_->wait_seconds(estimate, now));
         if (wait <= 0) {
           if (requests_) requests_->take(1);
           if (tokens_) tokens_->take(estimate);
@@ -239,7 +212,7 @@ private:
   std::mutex mutex_;  // everything below
   std::deque<Input> queue_;
   BatchProgress progress_;
-  std::optional<Bucket> requests_, tokens_;
+  std::optional<TokenBucket> requests_, tokens_;  // rpm, tpm
   Clock::time_point paused_until_{};
   int consecutive_rate_limits_ = 0;
   std::exception_ptr failed_;

@@ -1,4 +1,4 @@
-#include "batch.hpp"
+#include "run_concurrently.hpp"
 
 #include <chainpp/chat_model.hpp>
 #include <chainpp/errors.hpp>
@@ -8,27 +8,6 @@
 #include <thread>
 
 namespace chainpp {
-
-Json ToolDefinition::to_json() const {
-  Json fn{{"name", name}};
-  if (!description.empty()) fn.set("description", description);
-  fn.set("parameters", parameters);
-  if (strict) fn.set("strict", *strict);
-  return Json{{"type", "function"}, {"function", std::move(fn)}};
-}
-
-ToolDefinition tool_from_function(std::string name, std::string description, std::vector<ToolParameter> params) {
-  Json properties = Json::object();
-  Json required = Json::array();
-  for (const auto& p : params) {
-    Json prop{{"type", p.type}};
-    if (!p.description.empty()) prop.set("description", p.description);
-    properties.set(p.name, std::move(prop));
-    if (p.required) required.push_back(p.name);
-  }
-  Json schema{{"type", "object"}, {"properties", std::move(properties)}, {"required", std::move(required)}};
-  return ToolDefinition{std::move(name), std::move(description), std::move(schema), std::nullopt};
-}
 
 CallOptions CallOptions::over(const CallOptions& base) const {
   CallOptions r = base;
@@ -60,29 +39,6 @@ CallOptions CallOptions::over(const CallOptions& base) const {
     r.headers.push_back(h);
   }
   return r;
-}
-
-RateLimiter::RateLimiter(double requests_per_second, double max_bucket_size, std::chrono::milliseconds check_every)
-    : rate_(requests_per_second), max_bucket_(max_bucket_size), check_every_(check_every),
-      last_(std::chrono::steady_clock::now()) {
-  if (!(requests_per_second > 0)) throw InputError("rate limiter: requests_per_second must be positive");
-  if (!(max_bucket_size >= 1)) throw InputError("rate limiter: max_bucket_size must be at least 1");
-}
-
-bool RateLimiter::try_acquire() {
-  std::lock_guard lock(mutex_);
-  auto now = std::chrono::steady_clock::now();
-  tokens_ = std::min(max_bucket_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
-  last_ = now;
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return true;
-  }
-  return false;
-}
-
-void RateLimiter::acquire() {
-  while (!try_acquire()) std::this_thread::sleep_for(check_every_);
 }
 
 std::string ChatModel::name() const { return "Chat" + provider(); }

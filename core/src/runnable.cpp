@@ -1,4 +1,4 @@
-#include "batch.hpp"
+#include "run_concurrently.hpp"
 
 #include <chainpp/errors.hpp>
 #include <chainpp/runnable.hpp>

@@ -7,8 +7,11 @@
 #include <chainpp/export.hpp>
 #include <chainpp/json.hpp>
 #include <chainpp/messages.hpp>
+#include <chainpp/rate_limiter.hpp>
 #include <chainpp/runnable.hpp>
 #include <chainpp/stream.hpp>
+#include <chainpp/structured_output.hpp>
+#include <chainpp/tools.hpp>
 
 #include <chrono>
 #include <future>
@@ -19,30 +22,6 @@
 #include <vector>
 
 namespace chainpp {
-
-/// A tool the model may call: name, description and JSON-schema parameters.
-struct CHAINPP_API ToolDefinition {
-  std::string name;
-  std::string description;
-  Json parameters = Json{{"type", "object"}, {"properties", Json::object()}};
-  std::optional<bool> strict;
-
-  /// {"type":"function","function":{"name":..,"description":..,"parameters":..[,"strict":..]}}
-  Json to_json() const;
-  bool operator==(const ToolDefinition&) const = default;
-};
-
-/// Describes one parameter of a C++ function exposed as a tool.
-struct CHAINPP_API ToolParameter {
-  std::string name;
-  std::string type;  ///< JSON-schema type: "string", "integer", "number", "boolean", "array", "object"
-  std::string description;
-  bool required = true;
-};
-
-/// A tool definition from a C++ function's description (all parameters listed in "required").
-CHAINPP_API ToolDefinition tool_from_function(std::string name, std::string description,
-                                              std::vector<ToolParameter> params);
 
 /// Per-call generation options. Unset fields are not sent; set fields of a
 /// call win over the model's bound defaults.
@@ -75,36 +54,6 @@ struct CHAINPP_API CallOptions {
   /// header replaces base's header of the same name, case-insensitively).
   CallOptions over(const CallOptions& base) const;
   bool operator==(const CallOptions&) const = default;
-};
-
-/// A token bucket like LangChain's InMemoryRateLimiter: `requests_per_second`
-/// tokens accrue up to `max_bucket_size`; each call takes one, waiting if none.
-class CHAINPP_API RateLimiter {
-public:
-  RateLimiter(double requests_per_second, double max_bucket_size = 1.0,
-              std::chrono::milliseconds check_every = std::chrono::milliseconds(10));
-  /// Blocks until a token is available, then takes it.
-  void acquire();
-  /// Takes a token if one is available now.
-  bool try_acquire();
-
-private:
-  std::mutex mutex_;
-  double rate_;
-  double max_bucket_;
-  double tokens_ = 0;
-  std::chrono::milliseconds check_every_;
-  std::chrono::steady_clock::time_point last_;
-};
-
-/// How with_structured_output asks the model for structure.
-enum class StructuredOutputMethod { json_schema, function_calling, json_mode };
-
-struct CHAINPP_API StructuredOutputOptions {
-  StructuredOutputMethod method = StructuredOutputMethod::json_schema;
-  std::string name;            ///< schema/tool name; default: the schema's "title" or "output"
-  bool strict = true;          ///< for json_schema and function_calling
-  bool include_raw = false;    ///< output {"raw": message, "parsed": value, "parsing_error": text|null}
 };
 
 /// What a provider's generate hooks get besides messages and options.
