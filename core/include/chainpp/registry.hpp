@@ -8,7 +8,7 @@
 #include <chainpp/chat_model.hpp>
 #include <chainpp/config.hpp>
 #include <chainpp/export.hpp>
-#include <chainpp/plugin.hpp>
+#include <chainpp/provider.hpp>
 
 #include <map>
 #include <memory>
