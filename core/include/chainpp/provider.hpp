@@ -7,15 +7,12 @@
 #include <chainpp/chat_model.hpp>
 #include <chainpp/config.hpp>
 #include <chainpp/export.hpp>
+#include <chainpp/version.hpp>
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-
-#ifndef CHAINPP_ABI_VERSION
-#error "CHAINPP_ABI_VERSION is defined by the chainpp::core target; link against it"
-#endif
 
 namespace chainpp {
 
