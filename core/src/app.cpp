@@ -58,7 +58,7 @@ bool looks_like_path(const std::string& s) {
 
 }  // namespace
 
-struct App::State {
+struct detail::AppState {
   ConfigNode root;
   std::string base_dir;
   std::shared_ptr<PluginRegistry> registry;
@@ -103,7 +103,7 @@ std::vector<std::string> plugin_load_paths(const ConfigNode& root, const std::st
 
 namespace {
 
-void load_plugins(App::State& st, const std::vector<std::string>& dirs) {
+void load_plugins(detail::AppState& st, const std::vector<std::string>& dirs) {
   const ConfigNode* plugins = section(st.root, "plugins", ConfigNode::Kind::map, "a map");
   if (plugins) {
     plugins->check_keys({"paths", "load", "allow_writable", "sha256"});
@@ -165,7 +165,7 @@ void load_plugins(App::State& st, const std::vector<std::string>& dirs) {
   }
 }
 
-void create_models(App::State& st, const AppOptions& options) {
+void create_models(detail::AppState& st, const AppOptions& options) {
   const ConfigNode* models = section(st.root, "models", ConfigNode::Kind::map, "a map");
   if (!models) return;
   for (const auto& [name, model] : models->entries()) {
@@ -193,7 +193,7 @@ void create_models(App::State& st, const AppOptions& options) {
   }
 }
 
-void compile_prompts(App::State& st) {
+void compile_prompts(detail::AppState& st) {
   const ConfigNode* prompts = section(st.root, "prompts", ConfigNode::Kind::map, "a map");
   if (!prompts) return;
   for (const auto& [name, prompt] : prompts->entries()) {
@@ -235,7 +235,7 @@ void compile_prompts(App::State& st) {
   }
 }
 
-void build_pipelines(App::State& st) {
+void build_pipelines(detail::AppState& st) {
   const ConfigNode* pipelines = section(st.root, "pipelines", ConfigNode::Kind::map, "a map");
   if (!pipelines) return;
   RunConfig with;
@@ -282,7 +282,7 @@ void build_pipelines(App::State& st) {
   }
 }
 
-void make_callbacks(App::State& st) {
+void make_callbacks(detail::AppState& st) {
   const ConfigNode* callbacks = section(st.root, "callbacks", ConfigNode::Kind::list, "a list");
   if (!callbacks) return;
   for (const auto& cb : callbacks->items()) {
@@ -320,11 +320,11 @@ void make_callbacks(App::State& st) {
 }
 
 // Where a name asked for by the host is reported: the configuration file.
-SourceLocation config_file(const App::State& st) { return SourceLocation{st.root.location().file, 0, 0}; }
+SourceLocation config_file(const detail::AppState& st) { return SourceLocation{st.root.location().file, 0, 0}; }
 
 }  // namespace
 
-App::App(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+App::App(std::shared_ptr<const detail::AppState> state) : state_(std::move(state)) {}
 
 App App::load(const std::string& path, AppOptions options) {
   ConfigNode root = ConfigNode::load_file(path);
@@ -333,7 +333,7 @@ App App::load(const std::string& path, AppOptions options) {
 }
 
 App App::from_config(const ConfigNode& root, const std::string& base_dir, AppOptions options) {
-  auto st = std::make_shared<State>();
+  auto st = std::make_shared<detail::AppState>();
   st->root = root;
   st->base_dir = fs::absolute(fs::path(base_dir)).lexically_normal().string();
   st->registry = options.registry ? options.registry : std::make_shared<PluginRegistry>();

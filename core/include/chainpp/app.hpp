@@ -44,6 +44,10 @@ struct CHAINPP_API AppOptions {
   std::shared_ptr<PluginRegistry> registry;
 };
 
+namespace detail {
+struct AppState;  // what a loaded App holds (src/app.cpp)
+}  // namespace detail
+
 class CHAINPP_API App {
 public:
   /// Loads and validates a configuration file. Throws ConfigError
@@ -85,11 +89,9 @@ public:
   /// Directory of the configuration file (absolute).
   const std::string& base_dir() const;
 
-  struct State;  ///< implementation detail (src/app.cpp)
-
 private:
-  explicit App(std::shared_ptr<const State> state);
-  std::shared_ptr<const State> state_;
+  explicit App(std::shared_ptr<const detail::AppState> state);
+  std::shared_ptr<const detail::AppState> state_;
 };
 
 /// App::load(path, options): a host's one call.
