@@ -1,6 +1,6 @@
 #include "server.hpp"
 
-#include "batches.hpp"
+#include "handler.hpp"
 
 #include <cctype>
 #include <chainpp/json.hpp>
@@ -37,17 +37,280 @@ namespace emulator {
 using chainpp::Json;
 using chainpp::JsonArray;
 
+// ------------------------------------------------------------------ the handler
+
+void Handler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  start_ = std::chrono::steady_clock::now();
+  const Poco::URI uri(request.getURI());
+  const std::string path = uri.getPath();
+  std::string body;
+  Poco::StreamCopier::copyToString(request.stream(), body);
+
+  if (path.rfind("/_emulator/", 0) == 0) {
+    control(path, request, response);
+    return;
+  }
+  record(request, body);
+  fault_text_ = "-";
+  // The quota reported in x-ratelimit-remaining-*, settable per request.
+  remaining_requests_ = request.get("x-emulator-remaining-requests", "99");
+  remaining_tokens_ = request.get("x-emulator-remaining-tokens", "99000");
+  try {
+    serve(uri, path, body, request, response);
+  } catch (const std::exception& e) {
+    status_ = 500;
+    if (!response.sent()) send_error(response, 500, "InternalServerError", std::string("emulator: ") + e.what());
+  }
+  log(request);
+}
+
+void Handler::serve(const Poco::URI& uri, const std::string& path, const std::string& body,
+                    Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  if (Batches::handles(path)) {
+    dialect_ = Dialect::azure;
+    if (!authorized(request, response)) return;
+    const BatchReply reply =
+        state_.batches.serve(request.getMethod(), path, request, body, query_parameter(uri, "api-version"));
+    if (reply.content)
+      send_body(response, reply.status, *reply.content, "application/octet-stream");
+    else
+      send_json(response, reply.status, reply.json);
+    return;
+  }
+  std::string deployment_name;
+  bool need_api_version = false;
+  static const std::string prefix = "/openai/deployments/";
+  static const std::string suffix = "/chat/completions";
+  if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() + suffix.size() &&
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    dialect_ = Dialect::azure;
+    deployment_name = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    need_api_version = true;
+  } else if (path == "/openai/v1/chat/completions") {
+    dialect_ = Dialect::azure;
+  } else if (path == "/v1/chat/completions") {
+    dialect_ = Dialect::openai;
+  } else {
+    dialect_ = path.rfind("/openai/", 0) == 0 ? Dialect::azure : Dialect::openai;
+    send_error(response, 404, "404", "Resource not found");
+    return;
+  }
+  if (request.getMethod() != "POST") {
+    send_error(response, 405, "MethodNotAllowed", "Only POST is supported on this path.");
+    return;
+  }
+
+  if (!authorized(request, response)) return;
+
+  const std::string api_version = query_parameter(uri, "api-version");
+  if (need_api_version && api_version.empty()) {
+    send_error(response, 400, "BadRequest",
+               "The api-version query parameter (?api-version=) is required for all requests.");
+    return;
+  }
+
+  Json req;
+  try {
+    req = Json::parse(body);
+  } catch (const std::exception&) {
+    send_error(response, 400, "BadRequest",
+               "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+               "HTTP library correctly.)");
+    return;
+  }
+  if (!req.is_object()) {
+    send_error(response, 400, "BadRequest", "The request body must be a JSON object.");
+    return;
+  }
+  if (deployment_name.empty()) deployment_name = req.value("model", "");
+
+  const Deployment* deployment = nullptr;
+  auto it = state_.config.deployments.find(deployment_name);
+  if (it != state_.config.deployments.end()) deployment = &it->second;
+  if (!deployment && dialect_ == Dialect::openai) {
+    for (const auto& [name, d] : state_.config.deployments)
+      if (d.model == deployment_name) deployment = &d;
+  }
+  if (!deployment) {
+    if (dialect_ == Dialect::azure) {
+      send_error(response, 404, "DeploymentNotFound",
+                 "The API deployment for this resource does not exist. If you created the deployment within the "
+                 "last 5 minutes, please wait a moment and try again.");
+    } else {
+      send_openai_error(response, 404, "model_not_found", "invalid_request_error",
+                        "The model `" + deployment_name + "` does not exist or you do not have access to it.");
+    }
+    return;
+  }
+  deployment_ = deployment;
+
+  const Json* messages = req.find("messages");
+  if (!messages || !messages->is_array() || messages->empty()) {
+    send_error(response, 400, "BadRequest", "'messages' is a required property and must be a non-empty array.");
+    return;
+  }
+
+  // Reasoning (o-series) deployments reject the sampling and length
+  // parameters of older models, as the service does.
+  if (deployment->model.size() > 1 && deployment->model[0] == 'o' && std::isdigit(static_cast<unsigned char>(deployment->model[1]))) {
+    if (req.contains("max_tokens")) {
+      send_openai_error(response, 400, "unsupported_parameter", "invalid_request_error",
+                        "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                        "'max_completion_tokens' instead.");
+      return;
+    }
+    for (const char* p : {"temperature", "top_p", "presence_penalty", "frequency_penalty"}) {
+      const Json* v = req.find(p);
+      if (v && !(v->is_number() && v->as_double() == (std::string(p) == "temperature" || std::string(p) == "top_p" ? 1.0 : 0.0))) {
+        send_openai_error(response, 400, "unsupported_value", "invalid_request_error",
+                          std::string("Unsupported value: '") + p + "' does not support " + v->dump() +
+                              " with this model. Only the default value is supported.");
+        return;
+      }
+    }
+  }
+
+  std::vector<Fault> active;
+  if (!inject_faults(request, response, api_version, active)) return;
+
+  const bool stream = req.value("stream", false);
+  Completion completion;
+  Json error_filter;
+  if (!compose(req, *messages, completion, error_filter)) {
+    send_prompt_filtered(response, error_filter);
+    return;
+  }
+  if (stream) {
+    {
+      std::lock_guard lock(state_.mutex);
+      ++state_.streams;
+    }
+    stream_completion(request, response, req, completion, active);
+  } else {
+    respond_completion(request, response, req, completion, active);
+  }
+}
+
+// Credentials: api-key or Authorization: Bearer (OpenAI: Bearer only). False
+// (401 sent) when there is none or it is not one of the configured keys.
+bool Handler::authorized(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  std::string credential;
+  if (dialect_ == Dialect::azure && request.has("api-key")) credential = request.get("api-key");
+  if (credential.empty() && request.has("Authorization")) {
+    const std::string& auth = request.get("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) credential = auth.substr(7);
+  }
+  const auto& keys = state_.config.api_keys;
+  const bool known =
+      !credential.empty() && (keys.empty() || std::find(keys.begin(), keys.end(), credential) != keys.end());
+  if (!known) {
+    if (dialect_ == Dialect::azure) {
+      send_error(response, 401, "401",
+                 "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
+                 "valid key for an active subscription and use a correct regional API endpoint for your resource.");
+    } else {
+      send_openai_error(response, 401, "invalid_api_key", "invalid_request_error",
+                        "Incorrect API key provided. You can find your API key at "
+                        "https://platform.openai.com/account/api-keys.");
+    }
+    return false;
+  }
+  return true;
+}
+
+std::string Handler::query_parameter(const Poco::URI& uri, const std::string& name) {
+  for (const auto& [k, v] : uri.getQueryParameters())
+    if (k == name) return v;
+  return std::string();
+}
+
+void Handler::log(const Poco::Net::HTTPServerRequest& request) {
+  if (state_.quiet) return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
+  std::ostringstream line;
+  line << "emulator: " << request.getMethod() << " " << request.getURI() << " -> "
+       << (status_ ? std::to_string(status_) : std::string("reset")) << " " << ms.count() << " ms"
+       << " fault=" << fault_text_ << " request-id=" << request_id_ << "\n";
+  std::cerr << line.str() << std::flush;
+}
+
+// ------------------------------------------------------------------ control
+
 namespace {
+
+std::string request_uuid(long n) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012lx", n);
+  return buf;
+}
+
+}  // namespace
+
+void Handler::record(const Poco::Net::HTTPServerRequest& request, const std::string& body) {
+  if (request.has("x-emulator-batch-line")) {
+    std::lock_guard lock(state_.mutex);
+    id_ = ++state_.batch_line_ids;
+    request_id_ = request.get("x-emulator-request-id", request_uuid(id_));
+  } else {
+    std::lock_guard lock(state_.mutex);
+    ++state_.requests;
+    state_.peers.insert(request.clientAddress().toString());
+    id_ = ++state_.next_id;
+    Json rec = Json::object();
+    rec.set("method", request.getMethod());
+    rec.set("uri", request.getURI());
+    Json headers = Json::object();
+    for (const auto& [k, v] : request) headers.set(k, v);
+    rec.set("headers", headers);
+    try {
+      rec.set("body", Json::parse(body));
+    } catch (const std::exception&) {
+      rec.set("body", body);
+    }
+    state_.recorded.push_back(std::move(rec));
+    if (state_.recorded.size() > 1000) state_.recorded.pop_front();
+    request_id_ = request_uuid(id_);
+  }
+}
+
+void Handler::control(const std::string& path, Poco::Net::HTTPServerRequest& request,
+                      Poco::Net::HTTPServerResponse& response) {
+  std::lock_guard lock(state_.mutex);
+  Json out;
+  if (path == "/_emulator/stats") {
+    out = Json{{"requests", state_.requests},
+               {"connections", static_cast<long>(state_.peers.size())},
+               {"streams", state_.streams},
+               {"tcp_connections", state_.server ? state_.server->totalConnections() - state_.tcp_baseline : 0},
+               {"current_connections", state_.server ? state_.server->currentConnections() : 0}};
+  } else if (path == "/_emulator/files") {
+    out = state_.batches.inspect_files();
+  } else if (path == "/_emulator/requests") {
+    out = Json::array();
+    for (const auto& r : state_.recorded) out.push_back(r);
+  } else if (path == "/_emulator/reset" && request.getMethod() == "POST") {
+    state_.requests = 0;
+    state_.streams = 0;
+    state_.cycle_index = 0;
+    state_.next_id = 0;
+    state_.peers.clear();
+    state_.fault_counts.clear();
+    state_.recorded.clear();
+    state_.tcp_baseline = state_.server ? state_.server->totalConnections() : 0;
+    out = Json{{"reset", true}};
+  } else {
+    response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
+    out = Json{{"error", "unknown emulator endpoint"}};
+  }
+  const std::string text = out.dump();
+  response.setContentType("application/json");
+  response.setContentLength64(static_cast<Poco::Int64>(text.size()));
+  response.send() << text;
+}
 
 // ------------------------------------------------------------------ faults
 
-// One fault of the comma-separated list in `x-emulator-fault` or a deployment's `fault`.
-struct Fault {
-  std::string kind;  // "status", "reset", "reset-mid-stream", "slow-first-byte", "slow-stream", "malformed-json", "no-done"
-  int status = 0;
-  long arg = 0;
-  long first_n = -1;  // "-then-ok:N": only the first N requests
-};
+namespace {
 
 std::vector<Fault> parse_faults(const std::string& spec) {
   std::vector<Fault> faults;
@@ -84,46 +347,90 @@ std::vector<Fault> parse_faults(const std::string& spec) {
   return faults;
 }
 
-// ------------------------------------------------------------------ state
+}  // namespace
 
-struct State {
-  Config config;
-  Batches batches{config};
-  bool quiet = false;
-  Poco::Net::HTTPServer* server = nullptr;
-  std::mutex mutex;
-  long requests = 0;
-  long streams = 0;
-  long next_id = 0;
-  long batch_line_ids = 0;  // ids of the requests a batch sends itself (not counted or recorded)
-  long cycle_index = 0;
-  int tcp_baseline = 0;
-  std::set<std::string> peers;
-  std::map<std::string, long> fault_counts;
-  std::deque<Json> recorded;
-};
-
-std::string request_uuid(long n) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012lx", n);
-  return buf;
-}
-
-// ------------------------------------------------------------------ helpers
-
-std::vector<std::string> split_pieces(const std::string& text) {
-  std::vector<std::string> pieces;
-  std::string current;
-  for (char c : text) {
-    if (c == ' ' && !current.empty() && current.back() != ' ') {
-      pieces.push_back(std::move(current));
-      current.clear();
-    }
-    current.push_back(c);
+bool Handler::inject_faults(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                            const std::string& api_version, std::vector<Fault>& active) {
+  // Faults: the request header wins over the deployment's configuration.
+  std::string fault_spec = request.get("x-emulator-fault", deployment_->fault);
+  std::vector<Fault> faults;
+  try {
+    faults = parse_faults(fault_spec);
+  } catch (const std::exception& e) {
+    send_error(response, 400, "BadRequest", std::string("emulator: ") + e.what());
+    return false;
   }
-  if (!current.empty()) pieces.push_back(std::move(current));
-  return pieces;
+  const std::string fault_key =
+      deployment_->name + "|" + fault_spec + "|" + request.get("x-emulator-fault-id", "");
+  long fault_seq = 0;
+  if (!faults.empty()) {
+    std::lock_guard lock(state_.mutex);
+    fault_seq = ++state_.fault_counts[fault_key];
+  }
+  for (const auto& f : faults)
+    if (f.first_n < 0 || fault_seq <= f.first_n) active.push_back(f);
+  if (!active.empty()) fault_text_ = fault_spec;
+  auto has = [&](const char* kind) -> const Fault* {
+    for (const auto& f : active)
+      if (f.kind == kind) return &f;
+    return nullptr;
+  };
+
+  if (const Fault* f = has("slow-first-byte")) std::this_thread::sleep_for(std::chrono::milliseconds(f->arg));
+  if (has("reset")) {
+    reset_connection(request);
+    status_ = 0;
+    return false;
+  }
+  if (const Fault* f = has("status")) {
+    send_status_fault(request, response, f->status, api_version);
+    return false;
+  }
+  return true;
 }
+
+void Handler::send_status_fault(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                                int status, const std::string& api_version) {
+  if (status == 429) {
+    const std::string ra = request.get("x-emulator-retry-after", deployment_->retry_after.value_or("1"));
+    const std::string ra_ms = request.get("x-emulator-retry-after-ms", deployment_->retry_after_ms.value_or("10"));
+    if (ra != "none") response.set("retry-after", ra);
+    if (ra_ms != "none") response.set("retry-after-ms", ra_ms);
+    response.set("x-ratelimit-remaining-requests", "0");
+    if (dialect_ == Dialect::openai) {
+      send_openai_error(response, 429, "rate_limit_exceeded", "requests",
+                        "Rate limit reached for requests. Please try again in 1s.");
+    } else {
+      send_error(response, 429, "429",
+                 "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version " +
+                     (api_version.empty() ? std::string("v1") : api_version) +
+                     " have exceeded token rate limit of your current AIServices S0 pricing tier. Please retry "
+                     "after " + ra + " second. Please contact Azure support service if you would like to further "
+                     "increase the default rate limit.");
+    }
+    return;
+  }
+  if (status == 500) {
+    send_error(response, 500, "InternalServerError", "The server had an error while processing your request. Sorry about that!");
+  } else if (status == 503) {
+    send_error(response, 503, "ServiceUnavailable", "The service is temporarily unable to process your request. Please try again later.");
+  } else {
+    send_error(response, status, std::to_string(status),
+               Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)));
+  }
+}
+
+// Closes the connection abruptly (RST), without (the rest of) a response.
+void Handler::reset_connection(Poco::Net::HTTPServerRequest& request) {
+  auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
+  Poco::Net::StreamSocket& socket = impl.socket();
+  socket.setLinger(true, 0);
+  socket.close();
+}
+
+// ------------------------------------------------------------------ answers
+
+namespace {
 
 long count_words(const std::string& text) {
   long n = 0;
@@ -148,19 +455,6 @@ std::string text_of(const Json& content) {
     }
   }
   return out;
-}
-
-Json filter_results(const std::string& filtered_category = {}) {
-  Json r = Json::object();
-  for (const char* cat : {"hate", "self_harm", "sexual", "violence"}) {
-    const bool hit = filtered_category == cat;
-    r.set(cat, Json{{"filtered", hit}, {"severity", hit ? "medium" : "safe"}});
-  }
-  return r;
-}
-
-Json prompt_filter_results() {
-  return Json::array({Json{{"prompt_index", 0}, {"content_filter_results", filter_results()}}});
 }
 
 // A minimal instance of a JSON schema: used for json_schema answers that are not scripted.
@@ -188,772 +482,453 @@ Json example_for(const Json& schema) {
   return Json();
 }
 
-// ------------------------------------------------------------------ the handler
+}  // namespace
 
-enum class Dialect { azure, openai };
-
-struct Completion {
-  std::optional<std::string> content;
-  std::vector<ScriptedToolCall> tool_calls;
-  std::string finish_reason = "stop";
-  std::string filtered_category;  // completion filter
-  long prompt_tokens = 0;
-  long completion_tokens = 0;
-  std::optional<long> cached_tokens;
-  std::optional<long> reasoning_tokens;
-};
-
-class Handler : public Poco::Net::HTTPRequestHandler {
-public:
-  explicit Handler(State& state) : state_(state) {}
-
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
-    start_ = std::chrono::steady_clock::now();
-    const Poco::URI uri(request.getURI());
-    const std::string path = uri.getPath();
-    std::string body;
-    Poco::StreamCopier::copyToString(request.stream(), body);
-
-    if (path.rfind("/_emulator/", 0) == 0) {
-      control(path, request, response);
-      return;
+std::vector<std::string> split_pieces(const std::string& text) {
+  std::vector<std::string> pieces;
+  std::string current;
+  for (char c : text) {
+    if (c == ' ' && !current.empty() && current.back() != ' ') {
+      pieces.push_back(std::move(current));
+      current.clear();
     }
-    if (request.has("x-emulator-batch-line")) {
-      std::lock_guard lock(state_.mutex);
-      id_ = ++state_.batch_line_ids;
-      request_id_ = request.get("x-emulator-request-id", request_uuid(id_));
-    } else {
-      std::lock_guard lock(state_.mutex);
-      ++state_.requests;
-      state_.peers.insert(request.clientAddress().toString());
-      id_ = ++state_.next_id;
-      Json rec = Json::object();
-      rec.set("method", request.getMethod());
-      rec.set("uri", request.getURI());
-      Json headers = Json::object();
-      for (const auto& [k, v] : request) headers.set(k, v);
-      rec.set("headers", headers);
-      try {
-        rec.set("body", Json::parse(body));
-      } catch (const std::exception&) {
-        rec.set("body", body);
-      }
-      state_.recorded.push_back(std::move(rec));
-      if (state_.recorded.size() > 1000) state_.recorded.pop_front();
-      request_id_ = request_uuid(id_);
-    }
-    fault_text_ = "-";
-    // The quota reported in x-ratelimit-remaining-*, settable per request.
-    remaining_requests_ = request.get("x-emulator-remaining-requests", "99");
-    remaining_tokens_ = request.get("x-emulator-remaining-tokens", "99000");
-    try {
-      serve(uri, path, body, request, response);
-    } catch (const std::exception& e) {
-      status_ = 500;
-      if (!response.sent()) send_error(response, 500, "InternalServerError", std::string("emulator: ") + e.what());
-    }
-    log(request);
+    current.push_back(c);
   }
+  if (!current.empty()) pieces.push_back(std::move(current));
+  return pieces;
+}
 
-private:
-  void control(const std::string& path, Poco::Net::HTTPServerRequest& request,
-               Poco::Net::HTTPServerResponse& response) {
+Json filter_results(const std::string& filtered_category) {
+  Json r = Json::object();
+  for (const char* cat : {"hate", "self_harm", "sexual", "violence"}) {
+    const bool hit = filtered_category == cat;
+    r.set(cat, Json{{"filtered", hit}, {"severity", hit ? "medium" : "safe"}});
+  }
+  return r;
+}
+
+Json prompt_filter_results() {
+  return Json::array({Json{{"prompt_index", 0}, {"content_filter_results", filter_results()}}});
+}
+
+// Chooses the scripted answer and fills `out`; false when the prompt is filtered.
+bool Handler::compose(const Json& req, const Json& messages, Completion& out, Json& prompt_filter) {
+  std::string last_user;
+  std::string system;
+  std::string last_role;
+  long prompt_words = 0;
+  for (const auto& m : messages.as_array()) {
+    if (!m.is_object()) continue;
+    const std::string role = m.value("role", "");
+    const std::string text = m.contains("content") ? text_of(m.at("content")) : std::string();
+    prompt_words += count_words(text) + 4;
+    if (role == "user") last_user = text;
+    if ((role == "system" || role == "developer") && system.empty()) system = text;
+    last_role = role;
+  }
+  const bool after_tool = last_role == "tool";
+
+  const Answer* chosen = nullptr;
+  std::smatch groups;
+  for (const auto& a : state_.config.answers) {
+    if (after_tool && !a.tool_calls.empty()) continue;
+    if (a.deployment && *a.deployment != deployment_->name) continue;
+    if (a.system_contains && system.find(*a.system_contains) == std::string::npos) continue;
+    if (a.match && *a.match != last_user) continue;
+    if (a.regex && !std::regex_search(last_user, groups, *a.regex)) continue;
+    chosen = &a;
+    break;
+  }
+  if (!chosen && !state_.config.cycle.empty()) {
     std::lock_guard lock(state_.mutex);
-    Json out;
-    if (path == "/_emulator/stats") {
-      out = Json{{"requests", state_.requests},
-                 {"connections", static_cast<long>(state_.peers.size())},
-                 {"streams", state_.streams},
-                 {"tcp_connections", state_.server ? state_.server->totalConnections() - state_.tcp_baseline : 0},
-                 {"current_connections", state_.server ? state_.server->currentConnections() : 0}};
-    } else if (path == "/_emulator/files") {
-      out = state_.batches.inspect_files();
-    } else if (path == "/_emulator/requests") {
-      out = Json::array();
-      for (const auto& r : state_.recorded) out.push_back(r);
-    } else if (path == "/_emulator/reset" && request.getMethod() == "POST") {
-      state_.requests = 0;
-      state_.streams = 0;
-      state_.cycle_index = 0;
-      state_.next_id = 0;
-      state_.peers.clear();
-      state_.fault_counts.clear();
-      state_.recorded.clear();
-      state_.tcp_baseline = state_.server ? state_.server->totalConnections() : 0;
-      out = Json{{"reset", true}};
-    } else {
-      response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
-      out = Json{{"error", "unknown emulator endpoint"}};
-    }
-    const std::string text = out.dump();
-    response.setContentType("application/json");
-    response.setContentLength64(static_cast<Poco::Int64>(text.size()));
-    response.send() << text;
+    chosen = &state_.config.cycle[static_cast<std::size_t>(state_.cycle_index++) % state_.config.cycle.size()];
+    groups = std::smatch();
+  }
+  auto expand = [&](const std::string& text) {
+    return groups.empty() ? text : groups.format(text);
+  };
+
+  if (chosen && chosen->filter_prompt) {
+    prompt_filter = filter_results(*chosen->filter_prompt);
+    return false;
   }
 
-  void serve(const Poco::URI& uri, const std::string& path, const std::string& body,
-             Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-    if (Batches::handles(path)) {
-      dialect_ = Dialect::azure;
-      if (!authorized(request, response)) return;
-      const BatchReply reply =
-          state_.batches.serve(request.getMethod(), path, request, body, query_parameter(uri, "api-version"));
-      if (reply.content)
-        send_body(response, reply.status, *reply.content, "application/octet-stream");
-      else
-        send_json(response, reply.status, reply.json);
-      return;
-    }
-    std::string deployment_name;
-    bool need_api_version = false;
-    static const std::string prefix = "/openai/deployments/";
-    static const std::string suffix = "/chat/completions";
-    if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() + suffix.size() &&
-        path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      dialect_ = Dialect::azure;
-      deployment_name = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-      need_api_version = true;
-    } else if (path == "/openai/v1/chat/completions") {
-      dialect_ = Dialect::azure;
-    } else if (path == "/v1/chat/completions") {
-      dialect_ = Dialect::openai;
-    } else {
-      dialect_ = path.rfind("/openai/", 0) == 0 ? Dialect::azure : Dialect::openai;
-      send_error(response, 404, "404", "Resource not found");
-      return;
-    }
-    if (request.getMethod() != "POST") {
-      send_error(response, 405, "MethodNotAllowed", "Only POST is supported on this path.");
-      return;
-    }
+  std::string format_type;
+  const Json* schema = nullptr;
+  if (const Json* rf = req.find("response_format"); rf && rf->is_object()) {
+    format_type = rf->value("type", "");
+    if (const Json* js = rf->find("json_schema"); js && js->is_object()) schema = js->find("schema");
+  }
+  const bool wants_tools = req.contains("tools") && req.value("tool_choice", "auto") != "none";
 
-    if (!authorized(request, response)) return;
+  if (chosen && !chosen->tool_calls.empty() && wants_tools) {
+    for (auto call : chosen->tool_calls) {
+      call.arguments = expand(call.arguments);
+      out.tool_calls.push_back(std::move(call));
+    }
+    out.finish_reason = "tool_calls";
+  } else if (format_type == "json_object" || format_type == "json_schema") {
+    if (chosen && chosen->json) out.content = expand(*chosen->json);
+    else if (schema) out.content = example_for(*schema).dump();
+    else out.content = Json{{"answer", chosen && chosen->content ? expand(*chosen->content) : last_user}}.dump();
+  } else if (chosen && chosen->content) {
+    out.content = expand(*chosen->content);
+  } else if (chosen && chosen->json) {
+    out.content = expand(*chosen->json);
+  } else {
+    out.content = "This is the emulator's answer to: " + last_user;
+  }
+  if (chosen && chosen->finish_reason) out.finish_reason = *chosen->finish_reason;
+  if (chosen && chosen->filter_completion) {
+    out.finish_reason = "content_filter";
+    out.filtered_category = *chosen->filter_completion;
+  }
 
-    const std::string api_version = query_parameter(uri, "api-version");
-    if (need_api_version && api_version.empty()) {
-      send_error(response, 400, "BadRequest",
-                 "The api-version query parameter (?api-version=) is required for all requests.");
-      return;
+  // max_tokens / max_completion_tokens cut the content (one token per piece).
+  long limit = -1;
+  if (const Json* mt = req.find("max_tokens"); mt && mt->is_integer()) limit = mt->as_int();
+  if (const Json* mt = req.find("max_completion_tokens"); mt && mt->is_integer()) limit = mt->as_int();
+  if (out.content && limit >= 0) {
+    auto pieces = split_pieces(*out.content);
+    if (static_cast<long>(pieces.size()) > limit) {
+      std::string cut;
+      for (long i = 0; i < limit; ++i) cut += pieces[static_cast<std::size_t>(i)];
+      out.content = cut;
+      out.finish_reason = "length";
     }
+  }
 
-    Json req;
-    try {
-      req = Json::parse(body);
-    } catch (const std::exception&) {
-      send_error(response, 400, "BadRequest",
-                 "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                 "HTTP library correctly.)");
-      return;
-    }
-    if (!req.is_object()) {
-      send_error(response, 400, "BadRequest", "The request body must be a JSON object.");
-      return;
-    }
-    if (deployment_name.empty()) deployment_name = req.value("model", "");
+  long completion_words = 0;
+  if (out.content) completion_words = count_words(*out.content);
+  for (const auto& c : out.tool_calls) completion_words += static_cast<long>(c.arguments.size() / 4) + 5;
+  out.prompt_tokens = chosen && chosen->usage.prompt_tokens ? *chosen->usage.prompt_tokens : prompt_words + 3;
+  out.completion_tokens =
+      chosen && chosen->usage.completion_tokens ? *chosen->usage.completion_tokens : completion_words;
+  if (chosen) {
+    out.cached_tokens = chosen->usage.cached_tokens;
+    out.reasoning_tokens = chosen->usage.reasoning_tokens;
+  }
+  return true;
+}
 
-    const Deployment* deployment = nullptr;
-    auto it = state_.config.deployments.find(deployment_name);
-    if (it != state_.config.deployments.end()) deployment = &it->second;
-    if (!deployment && dialect_ == Dialect::openai) {
-      for (const auto& [name, d] : state_.config.deployments)
-        if (d.model == deployment_name) deployment = &d;
-    }
-    if (!deployment) {
-      if (dialect_ == Dialect::azure) {
-        send_error(response, 404, "DeploymentNotFound",
-                   "The API deployment for this resource does not exist. If you created the deployment within the "
-                   "last 5 minutes, please wait a moment and try again.");
-      } else {
-        send_openai_error(response, 404, "model_not_found", "invalid_request_error",
-                          "The model `" + deployment_name + "` does not exist or you do not have access to it.");
-      }
-      return;
-    }
-    deployment_ = deployment;
+void Handler::send_prompt_filtered(Poco::Net::HTTPServerResponse& response, const Json& prompt_filter) {
+  // The prompt triggered the content filter.
+  Json err{{"message",
+            "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. "
+            "Please modify your prompt and retry. To learn more about our content filtering policies please "
+            "read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"},
+           {"type", nullptr},
+           {"param", "prompt"},
+           {"code", "content_filter"},
+           {"status", 400},
+           {"innererror", Json{{"code", "ResponsibleAIPolicyViolation"}, {"content_filter_result", prompt_filter}}}};
+  send_json(response, 400, Json{{"error", err}});
+}
 
-    const Json* messages = req.find("messages");
-    if (!messages || !messages->is_array() || messages->empty()) {
-      send_error(response, 400, "BadRequest", "'messages' is a required property and must be a non-empty array.");
-      return;
-    }
+Json Handler::usage_json(const Completion& c) const {
+  Json u{{"completion_tokens", c.completion_tokens},
+         {"prompt_tokens", c.prompt_tokens},
+         {"total_tokens", c.prompt_tokens + c.completion_tokens}};
+  if (c.reasoning_tokens) u.set("completion_tokens_details", Json{{"reasoning_tokens", *c.reasoning_tokens}});
+  if (c.cached_tokens) u.set("prompt_tokens_details", Json{{"cached_tokens", *c.cached_tokens}});
+  return u;
+}
 
-    // Reasoning (o-series) deployments reject the sampling and length
-    // parameters of older models, as the service does.
-    if (deployment->model.size() > 1 && deployment->model[0] == 'o' && std::isdigit(static_cast<unsigned char>(deployment->model[1]))) {
-      if (req.contains("max_tokens")) {
-        send_openai_error(response, 400, "unsupported_parameter", "invalid_request_error",
-                          "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-                          "'max_completion_tokens' instead.");
-        return;
-      }
-      for (const char* p : {"temperature", "top_p", "presence_penalty", "frequency_penalty"}) {
-        const Json* v = req.find(p);
-        if (v && !(v->is_number() && v->as_double() == (std::string(p) == "temperature" || std::string(p) == "top_p" ? 1.0 : 0.0))) {
-          send_openai_error(response, 400, "unsupported_value", "invalid_request_error",
-                            std::string("Unsupported value: '") + p + "' does not support " + v->dump() +
-                                " with this model. Only the default value is supported.");
-          return;
+Json Handler::logprobs_json(const Json& req, const std::vector<std::string>& pieces, std::size_t offset) const {
+  if (!req.value("logprobs", false)) return Json();
+  const long top = req.value("top_logprobs", std::int64_t{0});
+  JsonArray content;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const double lp = -0.0625 * static_cast<double>(offset + i + 1);
+    auto bytes = [](const std::string& s) {
+      Json b = Json::array();
+      for (unsigned char ch : s) b.push_back(Json(static_cast<int>(ch)));
+      return b;
+    };
+    Json tops = Json::array();
+    for (long k = 0; k < top; ++k) {
+      const std::string token = k == 0 ? pieces[i] : pieces[i] + "_" + std::to_string(k);
+      tops.push_back(Json{{"token", token}, {"logprob", lp - static_cast<double>(k)}, {"bytes", bytes(token)}});
+    }
+    content.push_back(Json{{"token", pieces[i]}, {"logprob", lp}, {"bytes", bytes(pieces[i])}, {"top_logprobs", tops}});
+  }
+  return Json{{"content", Json(content)}, {"refusal", nullptr}};
+}
+
+std::string Handler::model_name() const {
+  if (dialect_ == Dialect::openai && !deployment_->version.empty() &&
+      deployment_->version.find('-') != std::string::npos)
+    return deployment_->model + "-" + deployment_->version;
+  return deployment_->model;
+}
+
+Json Handler::fingerprint() const {
+  if (deployment_->system_fingerprint) return Json(*deployment_->system_fingerprint);
+  return dialect_ == Dialect::openai ? Json("fp_emulator") : Json();
+}
+
+std::string Handler::completion_id() const {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "chatcmpl-EMU%020ld", id_);
+  return buf;
+}
+
+Json Handler::tool_calls_json(const Completion& c) const {
+  Json calls = Json::array();
+  for (const auto& t : c.tool_calls)
+    calls.push_back(Json{{"function", Json{{"arguments", t.arguments}, {"name", t.name}}},
+                         {"id", t.id},
+                         {"type", "function"}});
+  return calls;
+}
+
+void Handler::respond_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                                 const Json& req, const Completion& c, const std::vector<Fault>& faults) {
+  const long n = std::max<std::int64_t>(1, req.value("n", std::int64_t{1}));
+  JsonArray choices;
+  const auto pieces = c.content ? split_pieces(*c.content) : std::vector<std::string>{};
+  for (long i = 0; i < n; ++i) {
+    Json message = Json::object();
+    message.set("content", c.content ? Json(*c.content) : Json());
+    message.set("refusal", nullptr);
+    message.set("role", "assistant");
+    if (!c.tool_calls.empty()) message.set("tool_calls", tool_calls_json(c));
+    Json choice = Json::object();
+    if (dialect_ == Dialect::azure) choice.set("content_filter_results", filter_results(c.filtered_category));
+    choice.set("finish_reason", c.finish_reason);
+    choice.set("index", i);
+    choice.set("logprobs", logprobs_json(req, pieces, 0));
+    choice.set("message", message);
+    choices.push_back(std::move(choice));
+  }
+  Json out = Json::object();
+  out.set("choices", Json(choices));
+  out.set("created", static_cast<long>(std::time(nullptr)));
+  out.set("id", completion_id());
+  out.set("model", model_name());
+  out.set("object", "chat.completion");
+  if (dialect_ == Dialect::azure) out.set("prompt_filter_results", prompt_filter_results());
+  out.set("system_fingerprint", fingerprint());
+  out.set("usage", usage_json(c));
+
+  std::string text = out.dump();
+  for (const auto& f : faults) {
+    if (f.kind == "malformed-json") text = text.substr(0, text.size() / 2);
+  }
+  bool mid_reset = false;
+  for (const auto& f : faults) mid_reset = mid_reset || f.kind == "reset-mid-stream";
+  status_ = 200;
+  set_common_headers(response);
+  response.setContentType("application/json");
+  response.setContentLength64(static_cast<Poco::Int64>(text.size()));
+  std::ostream& os = response.send();
+  if (mid_reset) {
+    os.write(text.data(), static_cast<std::streamsize>(text.size() / 2));
+    os.flush();
+    reset_connection(request);
+    return;
+  }
+  os << text;
+}
+
+void Handler::set_common_headers(Poco::Net::HTTPServerResponse& response) {
+  if (dialect_ == Dialect::azure) {
+    response.set("apim-request-id", request_id_);
+    response.set("x-request-id", request_id_);
+    response.set("x-ms-region", state_.config.region);
+    if (!response.has("x-ratelimit-remaining-requests"))
+      response.set("x-ratelimit-remaining-requests", remaining_requests_);
+    response.set("x-ratelimit-remaining-tokens", remaining_tokens_);
+  } else {
+    response.set("x-request-id", "req_" + request_id_);
+    response.set("openai-processing-ms", "1");
+  }
+}
+
+void Handler::send_json(Poco::Net::HTTPServerResponse& response, int status, const Json& body) {
+  send_body(response, status, body.dump(), "application/json");
+}
+
+void Handler::send_body(Poco::Net::HTTPServerResponse& response, int status, const std::string& text,
+                        const std::string& content_type) {
+  status_ = status;
+  set_common_headers(response);
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType(content_type);
+  response.setContentLength64(static_cast<Poco::Int64>(text.size()));
+  response.send() << text;
+}
+
+// Azure's error shape (OpenAI's when serving the OpenAI layout).
+void Handler::send_error(Poco::Net::HTTPServerResponse& response, int status, const std::string& code,
+                         const std::string& message) {
+  if (dialect_ == Dialect::openai) {
+    send_openai_error(response, status, code, status >= 500 ? "server_error" : "invalid_request_error", message);
+    return;
+  }
+  send_json(response, status, Json{{"error", Json{{"code", code}, {"message", message}}}});
+}
+
+void Handler::send_openai_error(Poco::Net::HTTPServerResponse& response, int status, const std::string& code,
+                                const std::string& type, const std::string& message) {
+  send_json(response, status,
+            Json{{"error", Json{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
+}
+
+// ------------------------------------------------------------------ the stream writer
+
+void Handler::stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                                const Json& req, const Completion& c, const std::vector<Fault>& faults) {
+  long slow_ms = 0;
+  bool mid_reset = false, malformed = false, no_done = false, mid_error = false;
+  for (const auto& f : faults) {
+    if (f.kind == "error-mid-stream") mid_error = true;
+    if (f.kind == "slow-stream") slow_ms = f.arg;
+    if (f.kind == "reset-mid-stream") mid_reset = true;
+    if (f.kind == "malformed-json") malformed = true;
+    if (f.kind == "no-done") no_done = true;
+  }
+  const bool include_usage = [&] {
+    const Json* so = req.find("stream_options");
+    return so && so->is_object() && so->value("include_usage", false);
+  }();
+  const bool azure = dialect_ == Dialect::azure;
+  const long created = static_cast<long>(std::time(nullptr));
+  const std::string id = completion_id();
+
+  std::vector<std::string> events;
+  auto chunk = [&](Json choices, bool with_usage_null = true) {
+    Json ch = Json::object();
+    ch.set("choices", std::move(choices));
+    ch.set("created", created);
+    ch.set("id", id);
+    ch.set("model", model_name());
+    ch.set("object", "chat.completion.chunk");
+    ch.set("system_fingerprint", fingerprint());
+    if (with_usage_null && (azure || include_usage)) ch.set("usage", nullptr);
+    events.push_back(ch.dump());
+  };
+  long current_index = 0;  // the choice being streamed (n > 1 streams the choices one after another)
+  auto choice = [&](Json delta, Json finish, const Json& filters, Json logprobs = Json()) {
+    Json ch = Json::object();
+    if (azure) ch.set("content_filter_results", filters);
+    ch.set("delta", std::move(delta));
+    ch.set("finish_reason", std::move(finish));
+    ch.set("index", current_index);
+    ch.set("logprobs", std::move(logprobs));
+    return Json::array({ch});
+  };
+
+  if (azure) {
+    events.push_back(Json{{"choices", Json::array()},
+                          {"created", 0},
+                          {"id", ""},
+                          {"model", ""},
+                          {"object", ""},
+                          {"prompt_filter_results", prompt_filter_results()}}
+                         .dump());
+  }
+  const long n = std::max<std::int64_t>(1, req.value("n", std::int64_t{1}));
+  const auto pieces = c.content ? split_pieces(*c.content) : std::vector<std::string>{};
+  const bool async = azure && deployment_->async_filter;
+  std::size_t sent_bytes = 0;
+  std::size_t checked_bytes = 0;
+  // An annotation chunk of the asynchronous filter: results for content bytes [start, end).
+  auto annotation = [&](const Json& filters, std::size_t start, std::size_t end) {
+    Json ch = Json::object();
+    ch.set("content_filter_offsets", Json{{"check_offset", static_cast<long>(start)},
+                                          {"start_offset", static_cast<long>(start)},
+                                          {"end_offset", static_cast<long>(end)}});
+    ch.set("content_filter_results", filters);
+    ch.set("finish_reason", nullptr);
+    ch.set("index", current_index);
+    events.push_back(Json{{"choices", Json::array({ch})}, {"created", 0}, {"id", ""}, {"model", ""}, {"object", ""}}.dump());
+  };
+  for (current_index = 0; current_index < n; ++current_index) {
+    sent_bytes = 0;
+    checked_bytes = 0;
+    Json first_delta{{"content", c.tool_calls.empty() ? Json("") : Json()}, {"refusal", nullptr}, {"role", "assistant"}};
+    chunk(choice(first_delta, Json(), Json::object()));
+    if (c.tool_calls.empty()) {
+      for (std::size_t i = 0; i < pieces.size(); ++i) {
+        const bool last = i + 1 == pieces.size();
+        const Json filters = filter_results(last ? c.filtered_category : std::string());
+        chunk(choice(Json{{"content", pieces[i]}}, Json(), async ? Json::object() : filters,
+                     logprobs_json(req, std::vector<std::string>{pieces[i]}, i)));
+        sent_bytes += pieces[i].size();
+        if (async && i % 2 == 1 && !last) {
+          annotation(filters, checked_bytes, sent_bytes);
+          checked_bytes = sent_bytes;
         }
       }
-    }
-
-    // Faults: the request header wins over the deployment's configuration.
-    std::string fault_spec = request.get("x-emulator-fault", deployment->fault);
-    std::vector<Fault> faults;
-    try {
-      faults = parse_faults(fault_spec);
-    } catch (const std::exception& e) {
-      send_error(response, 400, "BadRequest", std::string("emulator: ") + e.what());
-      return;
-    }
-    const std::string fault_key =
-        deployment->name + "|" + fault_spec + "|" + request.get("x-emulator-fault-id", "");
-    long fault_seq = 0;
-    if (!faults.empty()) {
-      std::lock_guard lock(state_.mutex);
-      fault_seq = ++state_.fault_counts[fault_key];
-    }
-    std::vector<Fault> active;
-    for (const auto& f : faults)
-      if (f.first_n < 0 || fault_seq <= f.first_n) active.push_back(f);
-    if (!active.empty()) fault_text_ = fault_spec;
-    auto has = [&](const char* kind) -> const Fault* {
-      for (const auto& f : active)
-        if (f.kind == kind) return &f;
-      return nullptr;
-    };
-
-    if (const Fault* f = has("slow-first-byte")) std::this_thread::sleep_for(std::chrono::milliseconds(f->arg));
-    if (has("reset")) {
-      reset_connection(request);
-      status_ = 0;
-      return;
-    }
-    if (const Fault* f = has("status")) {
-      send_status_fault(request, response, f->status, api_version);
-      return;
-    }
-
-    const bool stream = req.value("stream", false);
-    Completion completion;
-    Json error_filter;
-    if (!compose(req, *messages, completion, error_filter)) {
-      // The prompt triggered the content filter.
-      Json err{{"message",
-                "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. "
-                "Please modify your prompt and retry. To learn more about our content filtering policies please "
-                "read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766"},
-               {"type", nullptr},
-               {"param", "prompt"},
-               {"code", "content_filter"},
-               {"status", 400},
-               {"innererror", Json{{"code", "ResponsibleAIPolicyViolation"}, {"content_filter_result", error_filter}}}};
-      send_json(response, 400, Json{{"error", err}});
-      return;
-    }
-    if (stream) {
-      {
-        std::lock_guard lock(state_.mutex);
-        ++state_.streams;
-      }
-      stream_completion(request, response, req, completion, active);
     } else {
-      respond_completion(request, response, req, completion, active);
-    }
-  }
-
-  // Credentials: api-key or Authorization: Bearer (OpenAI: Bearer only). False
-  // (401 sent) when there is none or it is not one of the configured keys.
-  bool authorized(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
-    std::string credential;
-    if (dialect_ == Dialect::azure && request.has("api-key")) credential = request.get("api-key");
-    if (credential.empty() && request.has("Authorization")) {
-      const std::string& auth = request.get("Authorization");
-      if (auth.rfind("Bearer ", 0) == 0) credential = auth.substr(7);
-    }
-    const auto& keys = state_.config.api_keys;
-    const bool known =
-        !credential.empty() && (keys.empty() || std::find(keys.begin(), keys.end(), credential) != keys.end());
-    if (!known) {
-      if (dialect_ == Dialect::azure) {
-        send_error(response, 401, "401",
-                   "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
-                   "valid key for an active subscription and use a correct regional API endpoint for your resource.");
-      } else {
-        send_openai_error(response, 401, "invalid_api_key", "invalid_request_error",
-                          "Incorrect API key provided. You can find your API key at "
-                          "https://platform.openai.com/account/api-keys.");
-      }
-      return false;
-    }
-    return true;
-  }
-
-  static std::string query_parameter(const Poco::URI& uri, const std::string& name) {
-    for (const auto& [k, v] : uri.getQueryParameters())
-      if (k == name) return v;
-    return std::string();
-  }
-
-  // Chooses the scripted answer and fills `out`; false when the prompt is filtered.
-  bool compose(const Json& req, const Json& messages, Completion& out, Json& prompt_filter) {
-    std::string last_user;
-    std::string system;
-    std::string last_role;
-    long prompt_words = 0;
-    for (const auto& m : messages.as_array()) {
-      if (!m.is_object()) continue;
-      const std::string role = m.value("role", "");
-      const std::string text = m.contains("content") ? text_of(m.at("content")) : std::string();
-      prompt_words += count_words(text) + 4;
-      if (role == "user") last_user = text;
-      if ((role == "system" || role == "developer") && system.empty()) system = text;
-      last_role = role;
-    }
-    const bool after_tool = last_role == "tool";
-
-    const Answer* chosen = nullptr;
-    std::smatch groups;
-    for (const auto& a : state_.config.answers) {
-      if (after_tool && !a.tool_calls.empty()) continue;
-      if (a.deployment && *a.deployment != deployment_->name) continue;
-      if (a.system_contains && system.find(*a.system_contains) == std::string::npos) continue;
-      if (a.match && *a.match != last_user) continue;
-      if (a.regex && !std::regex_search(last_user, groups, *a.regex)) continue;
-      chosen = &a;
-      break;
-    }
-    if (!chosen && !state_.config.cycle.empty()) {
-      std::lock_guard lock(state_.mutex);
-      chosen = &state_.config.cycle[static_cast<std::size_t>(state_.cycle_index++) % state_.config.cycle.size()];
-      groups = std::smatch();
-    }
-    auto expand = [&](const std::string& text) {
-      return groups.empty() ? text : groups.format(text);
-    };
-
-    if (chosen && chosen->filter_prompt) {
-      prompt_filter = filter_results(*chosen->filter_prompt);
-      return false;
-    }
-
-    std::string format_type;
-    const Json* schema = nullptr;
-    if (const Json* rf = req.find("response_format"); rf && rf->is_object()) {
-      format_type = rf->value("type", "");
-      if (const Json* js = rf->find("json_schema"); js && js->is_object()) schema = js->find("schema");
-    }
-    const bool wants_tools = req.contains("tools") && req.value("tool_choice", "auto") != "none";
-
-    if (chosen && !chosen->tool_calls.empty() && wants_tools) {
-      for (auto call : chosen->tool_calls) {
-        call.arguments = expand(call.arguments);
-        out.tool_calls.push_back(std::move(call));
-      }
-      out.finish_reason = "tool_calls";
-    } else if (format_type == "json_object" || format_type == "json_schema") {
-      if (chosen && chosen->json) out.content = expand(*chosen->json);
-      else if (schema) out.content = example_for(*schema).dump();
-      else out.content = Json{{"answer", chosen && chosen->content ? expand(*chosen->content) : last_user}}.dump();
-    } else if (chosen && chosen->content) {
-      out.content = expand(*chosen->content);
-    } else if (chosen && chosen->json) {
-      out.content = expand(*chosen->json);
-    } else {
-      out.content = "This is the emulator's answer to: " + last_user;
-    }
-    if (chosen && chosen->finish_reason) out.finish_reason = *chosen->finish_reason;
-    if (chosen && chosen->filter_completion) {
-      out.finish_reason = "content_filter";
-      out.filtered_category = *chosen->filter_completion;
-    }
-
-    // max_tokens / max_completion_tokens cut the content (one token per piece).
-    long limit = -1;
-    if (const Json* mt = req.find("max_tokens"); mt && mt->is_integer()) limit = mt->as_int();
-    if (const Json* mt = req.find("max_completion_tokens"); mt && mt->is_integer()) limit = mt->as_int();
-    if (out.content && limit >= 0) {
-      auto pieces = split_pieces(*out.content);
-      if (static_cast<long>(pieces.size()) > limit) {
-        std::string cut;
-        for (long i = 0; i < limit; ++i) cut += pieces[static_cast<std::size_t>(i)];
-        out.content = cut;
-        out.finish_reason = "length";
-      }
-    }
-
-    long completion_words = 0;
-    if (out.content) completion_words = count_words(*out.content);
-    for (const auto& c : out.tool_calls) completion_words += static_cast<long>(c.arguments.size() / 4) + 5;
-    out.prompt_tokens = chosen && chosen->usage.prompt_tokens ? *chosen->usage.prompt_tokens : prompt_words + 3;
-    out.completion_tokens =
-        chosen && chosen->usage.completion_tokens ? *chosen->usage.completion_tokens : completion_words;
-    if (chosen) {
-      out.cached_tokens = chosen->usage.cached_tokens;
-      out.reasoning_tokens = chosen->usage.reasoning_tokens;
-    }
-    return true;
-  }
-
-  Json usage_json(const Completion& c) const {
-    Json u{{"completion_tokens", c.completion_tokens},
-           {"prompt_tokens", c.prompt_tokens},
-           {"total_tokens", c.prompt_tokens + c.completion_tokens}};
-    if (c.reasoning_tokens) u.set("completion_tokens_details", Json{{"reasoning_tokens", *c.reasoning_tokens}});
-    if (c.cached_tokens) u.set("prompt_tokens_details", Json{{"cached_tokens", *c.cached_tokens}});
-    return u;
-  }
-
-  Json logprobs_json(const Json& req, const std::vector<std::string>& pieces, std::size_t offset) const {
-    if (!req.value("logprobs", false)) return Json();
-    const long top = req.value("top_logprobs", std::int64_t{0});
-    JsonArray content;
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-      const double lp = -0.0625 * static_cast<double>(offset + i + 1);
-      auto bytes = [](const std::string& s) {
-        Json b = Json::array();
-        for (unsigned char ch : s) b.push_back(Json(static_cast<int>(ch)));
-        return b;
-      };
-      Json tops = Json::array();
-      for (long k = 0; k < top; ++k) {
-        const std::string token = k == 0 ? pieces[i] : pieces[i] + "_" + std::to_string(k);
-        tops.push_back(Json{{"token", token}, {"logprob", lp - static_cast<double>(k)}, {"bytes", bytes(token)}});
-      }
-      content.push_back(Json{{"token", pieces[i]}, {"logprob", lp}, {"bytes", bytes(pieces[i])}, {"top_logprobs", tops}});
-    }
-    return Json{{"content", Json(content)}, {"refusal", nullptr}};
-  }
-
-  std::string model_name() const {
-    if (dialect_ == Dialect::openai && !deployment_->version.empty() &&
-        deployment_->version.find('-') != std::string::npos)
-      return deployment_->model + "-" + deployment_->version;
-    return deployment_->model;
-  }
-
-  Json fingerprint() const {
-    if (deployment_->system_fingerprint) return Json(*deployment_->system_fingerprint);
-    return dialect_ == Dialect::openai ? Json("fp_emulator") : Json();
-  }
-
-  std::string completion_id() const {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "chatcmpl-EMU%020ld", id_);
-    return buf;
-  }
-
-  Json tool_calls_json(const Completion& c) const {
-    Json calls = Json::array();
-    for (const auto& t : c.tool_calls)
-      calls.push_back(Json{{"function", Json{{"arguments", t.arguments}, {"name", t.name}}},
-                           {"id", t.id},
-                           {"type", "function"}});
-    return calls;
-  }
-
-  void respond_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-                          const Json& req, const Completion& c, const std::vector<Fault>& faults) {
-    const long n = std::max<std::int64_t>(1, req.value("n", std::int64_t{1}));
-    JsonArray choices;
-    const auto pieces = c.content ? split_pieces(*c.content) : std::vector<std::string>{};
-    for (long i = 0; i < n; ++i) {
-      Json message = Json::object();
-      message.set("content", c.content ? Json(*c.content) : Json());
-      message.set("refusal", nullptr);
-      message.set("role", "assistant");
-      if (!c.tool_calls.empty()) message.set("tool_calls", tool_calls_json(c));
-      Json choice = Json::object();
-      if (dialect_ == Dialect::azure) choice.set("content_filter_results", filter_results(c.filtered_category));
-      choice.set("finish_reason", c.finish_reason);
-      choice.set("index", i);
-      choice.set("logprobs", logprobs_json(req, pieces, 0));
-      choice.set("message", message);
-      choices.push_back(std::move(choice));
-    }
-    Json out = Json::object();
-    out.set("choices", Json(choices));
-    out.set("created", static_cast<long>(std::time(nullptr)));
-    out.set("id", completion_id());
-    out.set("model", model_name());
-    out.set("object", "chat.completion");
-    if (dialect_ == Dialect::azure) out.set("prompt_filter_results", prompt_filter_results());
-    out.set("system_fingerprint", fingerprint());
-    out.set("usage", usage_json(c));
-
-    std::string text = out.dump();
-    for (const auto& f : faults) {
-      if (f.kind == "malformed-json") text = text.substr(0, text.size() / 2);
-    }
-    bool mid_reset = false;
-    for (const auto& f : faults) mid_reset = mid_reset || f.kind == "reset-mid-stream";
-    status_ = 200;
-    set_common_headers(response);
-    response.setContentType("application/json");
-    response.setContentLength64(static_cast<Poco::Int64>(text.size()));
-    std::ostream& os = response.send();
-    if (mid_reset) {
-      os.write(text.data(), static_cast<std::streamsize>(text.size() / 2));
-      os.flush();
-      reset_connection(request);
-      return;
-    }
-    os << text;
-  }
-
-  void stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-                         const Json& req, const Completion& c, const std::vector<Fault>& faults) {
-    long slow_ms = 0;
-    bool mid_reset = false, malformed = false, no_done = false, mid_error = false;
-    for (const auto& f : faults) {
-      if (f.kind == "error-mid-stream") mid_error = true;
-      if (f.kind == "slow-stream") slow_ms = f.arg;
-      if (f.kind == "reset-mid-stream") mid_reset = true;
-      if (f.kind == "malformed-json") malformed = true;
-      if (f.kind == "no-done") no_done = true;
-    }
-    const bool include_usage = [&] {
-      const Json* so = req.find("stream_options");
-      return so && so->is_object() && so->value("include_usage", false);
-    }();
-    const bool azure = dialect_ == Dialect::azure;
-    const long created = static_cast<long>(std::time(nullptr));
-    const std::string id = completion_id();
-
-    std::vector<std::string> events;
-    auto chunk = [&](Json choices, bool with_usage_null = true) {
-      Json ch = Json::object();
-      ch.set("choices", std::move(choices));
-      ch.set("created", created);
-      ch.set("id", id);
-      ch.set("model", model_name());
-      ch.set("object", "chat.completion.chunk");
-      ch.set("system_fingerprint", fingerprint());
-      if (with_usage_null && (azure || include_usage)) ch.set("usage", nullptr);
-      events.push_back(ch.dump());
-    };
-    long current_index = 0;  // the choice being streamed (n > 1 streams the choices one after another)
-    auto choice = [&](Json delta, Json finish, const Json& filters, Json logprobs = Json()) {
-      Json ch = Json::object();
-      if (azure) ch.set("content_filter_results", filters);
-      ch.set("delta", std::move(delta));
-      ch.set("finish_reason", std::move(finish));
-      ch.set("index", current_index);
-      ch.set("logprobs", std::move(logprobs));
-      return Json::array({ch});
-    };
-
-    if (azure) {
-      events.push_back(Json{{"choices", Json::array()},
-                            {"created", 0},
-                            {"id", ""},
-                            {"model", ""},
-                            {"object", ""},
-                            {"prompt_filter_results", prompt_filter_results()}}
-                           .dump());
-    }
-    const long n = std::max<std::int64_t>(1, req.value("n", std::int64_t{1}));
-    const auto pieces = c.content ? split_pieces(*c.content) : std::vector<std::string>{};
-    const bool async = azure && deployment_->async_filter;
-    std::size_t sent_bytes = 0;
-    std::size_t checked_bytes = 0;
-    // An annotation chunk of the asynchronous filter: results for content bytes [start, end).
-    auto annotation = [&](const Json& filters, std::size_t start, std::size_t end) {
-      Json ch = Json::object();
-      ch.set("content_filter_offsets", Json{{"check_offset", static_cast<long>(start)},
-                                            {"start_offset", static_cast<long>(start)},
-                                            {"end_offset", static_cast<long>(end)}});
-      ch.set("content_filter_results", filters);
-      ch.set("finish_reason", nullptr);
-      ch.set("index", current_index);
-      events.push_back(Json{{"choices", Json::array({ch})}, {"created", 0}, {"id", ""}, {"model", ""}, {"object", ""}}.dump());
-    };
-    for (current_index = 0; current_index < n; ++current_index) {
-      sent_bytes = 0;
-      checked_bytes = 0;
-      Json first_delta{{"content", c.tool_calls.empty() ? Json("") : Json()}, {"refusal", nullptr}, {"role", "assistant"}};
-      chunk(choice(first_delta, Json(), Json::object()));
-      if (c.tool_calls.empty()) {
-        for (std::size_t i = 0; i < pieces.size(); ++i) {
-          const bool last = i + 1 == pieces.size();
-          const Json filters = filter_results(last ? c.filtered_category : std::string());
-          chunk(choice(Json{{"content", pieces[i]}}, Json(), async ? Json::object() : filters,
-                       logprobs_json(req, std::vector<std::string>{pieces[i]}, i)));
-          sent_bytes += pieces[i].size();
-          if (async && i % 2 == 1 && !last) {
-            annotation(filters, checked_bytes, sent_bytes);
-            checked_bytes = sent_bytes;
-          }
-        }
-      } else {
-        for (std::size_t t = 0; t < c.tool_calls.size(); ++t) {
-          const auto& call = c.tool_calls[t];
-          chunk(choice(Json{{"tool_calls", Json::array({Json{{"function", Json{{"arguments", ""}, {"name", call.name}}},
-                                                              {"id", call.id},
-                                                              {"index", static_cast<long>(t)},
-                                                              {"type", "function"}}})}},
+      for (std::size_t t = 0; t < c.tool_calls.size(); ++t) {
+        const auto& call = c.tool_calls[t];
+        chunk(choice(Json{{"tool_calls", Json::array({Json{{"function", Json{{"arguments", ""}, {"name", call.name}}},
+                                                            {"id", call.id},
+                                                            {"index", static_cast<long>(t)},
+                                                            {"type", "function"}}})}},
+                     Json(), Json::object()));
+        for (std::size_t p = 0; p < call.arguments.size(); p += 8) {
+          chunk(choice(Json{{"tool_calls", Json::array({Json{{"function", Json{{"arguments", call.arguments.substr(p, 8)}}},
+                                                              {"index", static_cast<long>(t)}}})}},
                        Json(), Json::object()));
-          for (std::size_t p = 0; p < call.arguments.size(); p += 8) {
-            chunk(choice(Json{{"tool_calls", Json::array({Json{{"function", Json{{"arguments", call.arguments.substr(p, 8)}}},
-                                                                {"index", static_cast<long>(t)}}})}},
-                         Json(), Json::object()));
-          }
         }
       }
-      chunk(choice(Json::object(), Json(c.finish_reason), Json::object()));
-      // The asynchronous filter's last annotation arrives after the finish chunk.
-      if (async && c.tool_calls.empty() && checked_bytes < sent_bytes)
-        annotation(filter_results(c.filtered_category), checked_bytes, sent_bytes);
     }
-    if (include_usage) {
-      Json ch = Json::object();
-      ch.set("choices", Json::array());
-      ch.set("created", created);
-      ch.set("id", id);
-      ch.set("model", model_name());
-      ch.set("object", "chat.completion.chunk");
-      ch.set("system_fingerprint", fingerprint());
-      ch.set("usage", usage_json(c));
-      events.push_back(ch.dump());
-    }
-    if (malformed && events.size() > 2) {
-      auto& e = events[events.size() / 2];
-      e = e.substr(0, e.size() / 2);
-    }
+    chunk(choice(Json::object(), Json(c.finish_reason), Json::object()));
+    // The asynchronous filter's last annotation arrives after the finish chunk.
+    if (async && c.tool_calls.empty() && checked_bytes < sent_bytes)
+      annotation(filter_results(c.filtered_category), checked_bytes, sent_bytes);
+  }
+  if (include_usage) {
+    Json ch = Json::object();
+    ch.set("choices", Json::array());
+    ch.set("created", created);
+    ch.set("id", id);
+    ch.set("model", model_name());
+    ch.set("object", "chat.completion.chunk");
+    ch.set("system_fingerprint", fingerprint());
+    ch.set("usage", usage_json(c));
+    events.push_back(ch.dump());
+  }
+  if (malformed && events.size() > 2) {
+    auto& e = events[events.size() / 2];
+    e = e.substr(0, e.size() / 2);
+  }
 
-    status_ = 200;
-    set_common_headers(response);
-    response.setContentType("text/event-stream; charset=utf-8");
-    response.setChunkedTransferEncoding(true);
-    std::ostream& os = response.send();
-    const std::size_t reset_after = std::min<std::size_t>(3, events.size());
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      if (mid_reset && i == reset_after) {
-        reset_connection(request);
-        return;
-      }
-      if (mid_error && i == reset_after) {
-        // The service reports a failure mid-stream as an event with a top-level "error".
-        os << "data: "
-           << Json{{"error", Json{{"code", "server_error"},
-                                  {"message", "The server had an error while processing your request. Sorry about that!"}}}}
-                  .dump()
-           << "\n\n";
-        os.flush();
-        return;
-      }
-      if (slow_ms > 0 && i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
-      os << "data: " << events[i] << "\n\n";
-      os.flush();
+  status_ = 200;
+  set_common_headers(response);
+  response.setContentType("text/event-stream; charset=utf-8");
+  response.setChunkedTransferEncoding(true);
+  std::ostream& os = response.send();
+  const std::size_t reset_after = std::min<std::size_t>(3, events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (mid_reset && i == reset_after) {
+      reset_connection(request);
+      return;
     }
-    if (!no_done) os << "data: [DONE]\n\n";
+    if (mid_error && i == reset_after) {
+      // The service reports a failure mid-stream as an event with a top-level "error".
+      os << "data: "
+         << Json{{"error", Json{{"code", "server_error"},
+                                {"message", "The server had an error while processing your request. Sorry about that!"}}}}
+                .dump()
+         << "\n\n";
+      os.flush();
+      return;
+    }
+    if (slow_ms > 0 && i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+    os << "data: " << events[i] << "\n\n";
     os.flush();
   }
+  if (!no_done) os << "data: [DONE]\n\n";
+  os.flush();
+}
 
-  void send_status_fault(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response, int status,
-                         const std::string& api_version) {
-    if (status == 429) {
-      const std::string ra = request.get("x-emulator-retry-after", deployment_->retry_after.value_or("1"));
-      const std::string ra_ms = request.get("x-emulator-retry-after-ms", deployment_->retry_after_ms.value_or("10"));
-      if (ra != "none") response.set("retry-after", ra);
-      if (ra_ms != "none") response.set("retry-after-ms", ra_ms);
-      response.set("x-ratelimit-remaining-requests", "0");
-      if (dialect_ == Dialect::openai) {
-        send_openai_error(response, 429, "rate_limit_exceeded", "requests",
-                          "Rate limit reached for requests. Please try again in 1s.");
-      } else {
-        send_error(response, 429, "429",
-                   "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version " +
-                       (api_version.empty() ? std::string("v1") : api_version) +
-                       " have exceeded token rate limit of your current AIServices S0 pricing tier. Please retry "
-                       "after " + ra + " second. Please contact Azure support service if you would like to further "
-                       "increase the default rate limit.");
-      }
-      return;
-    }
-    if (status == 500) {
-      send_error(response, 500, "InternalServerError", "The server had an error while processing your request. Sorry about that!");
-    } else if (status == 503) {
-      send_error(response, 503, "ServiceUnavailable", "The service is temporarily unable to process your request. Please try again later.");
-    } else {
-      send_error(response, status, std::to_string(status),
-                 Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)));
-    }
-  }
+// ------------------------------------------------------------------ the server
 
-  void set_common_headers(Poco::Net::HTTPServerResponse& response) {
-    if (dialect_ == Dialect::azure) {
-      response.set("apim-request-id", request_id_);
-      response.set("x-request-id", request_id_);
-      response.set("x-ms-region", state_.config.region);
-      if (!response.has("x-ratelimit-remaining-requests"))
-        response.set("x-ratelimit-remaining-requests", remaining_requests_);
-      response.set("x-ratelimit-remaining-tokens", remaining_tokens_);
-    } else {
-      response.set("x-request-id", "req_" + request_id_);
-      response.set("openai-processing-ms", "1");
-    }
-  }
-
-  void send_json(Poco::Net::HTTPServerResponse& response, int status, const Json& body) {
-    send_body(response, status, body.dump(), "application/json");
-  }
-
-  void send_body(Poco::Net::HTTPServerResponse& response, int status, const std::string& text,
-                 const std::string& content_type) {
-    status_ = status;
-    set_common_headers(response);
-    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-    response.setContentType(content_type);
-    response.setContentLength64(static_cast<Poco::Int64>(text.size()));
-    response.send() << text;
-  }
-
-  // Azure's error shape (OpenAI's when serving the OpenAI layout).
-  void send_error(Poco::Net::HTTPServerResponse& response, int status, const std::string& code,
-                  const std::string& message) {
-    if (dialect_ == Dialect::openai) {
-      send_openai_error(response, status, code, status >= 500 ? "server_error" : "invalid_request_error", message);
-      return;
-    }
-    send_json(response, status, Json{{"error", Json{{"code", code}, {"message", message}}}});
-  }
-
-  void send_openai_error(Poco::Net::HTTPServerResponse& response, int status, const std::string& code,
-                         const std::string& type, const std::string& message) {
-    send_json(response, status,
-              Json{{"error", Json{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
-  }
-
-  // Closes the connection abruptly (RST), without (the rest of) a response.
-  static void reset_connection(Poco::Net::HTTPServerRequest& request) {
-    auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
-    Poco::Net::StreamSocket& socket = impl.socket();
-    socket.setLinger(true, 0);
-    socket.close();
-  }
-
-  void log(const Poco::Net::HTTPServerRequest& request) {
-    if (state_.quiet) return;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
-    std::ostringstream line;
-    line << "emulator: " << request.getMethod() << " " << request.getURI() << " -> "
-         << (status_ ? std::to_string(status_) : std::string("reset")) << " " << ms.count() << " ms"
-         << " fault=" << fault_text_ << " request-id=" << request_id_ << "\n";
-    std::cerr << line.str() << std::flush;
-  }
-
-  State& state_;
-  Dialect dialect_ = Dialect::azure;
-  const Deployment* deployment_ = nullptr;
-  long id_ = 0;
-  int status_ = 0;
-  std::string request_id_;
-  std::string fault_text_;
-  std::string remaining_requests_;
-  std::string remaining_tokens_;
-  std::chrono::steady_clock::time_point start_;
-};
+namespace {
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
