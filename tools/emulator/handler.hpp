@@ -1,7 +1,9 @@
 #pragma once
 // The emulator's request handler and the state its requests share, private
-// to tools/emulator. Its members are defined in server.cpp, a section a
-// concept: routing, control endpoints, faults, answers, the stream writer.
+// to tools/emulator. Its members are defined by concept:
+//   server.cpp         routing, credentials, the request checks, the log line
+//                      (and, for now, the control endpoints, answers, the stream writer)
+//   faults.cpp         fault injection: x-emulator-fault and a deployment's fault
 #include "batches.hpp"
 #include "emulator_config.hpp"
 
