@@ -2,9 +2,10 @@
 // The emulator's request handler and the state its requests share, private
 // to tools/emulator. Its members are defined by concept:
 //   server.cpp         routing, credentials, the request checks, the log line
-//                      (and, for now, the control endpoints, the stream writer)
+//                      (and, for now, the control endpoints)
 //   faults.cpp         fault injection: x-emulator-fault and a deployment's fault
 //   answers.cpp        the scripted answer, the JSON bodies and the errors
+//   stream_writer.cpp  the SSE stream of a streamed answer
 #include "batches.hpp"
 #include "emulator_config.hpp"
 
