@@ -2,7 +2,7 @@
 // The emulator's request handler and the state its requests share, private
 // to tools/emulator. Its members are defined by concept:
 //   server.cpp         routing, credentials, the request checks, the log line
-//                      (and, for now, the control endpoints)
+//   control.cpp        the /_emulator/... endpoints and the counts behind them
 //   faults.cpp         fault injection: x-emulator-fault and a deployment's fault
 //   answers.cpp        the scripted answer, the JSON bodies and the errors
 //   stream_writer.cpp  the SSE stream of a streamed answer
