@@ -1,41 +1,31 @@
+// The emulator's HTTP server: the request handler's routing (control
+// endpoints, the Files and Batch APIs, chat completions and their checks),
+// its credentials and log line, and run().
 #include "server.hpp"
 
 #include "handler.hpp"
 
-#include <cctype>
 #include <chainpp/json.hpp>
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/ThreadPool.h>
-#include <Poco/URI.h>
 
-#include <atomic>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
-#include <deque>
 #include <iostream>
-#include <mutex>
-#include <set>
 #include <sstream>
-#include <thread>
 
 namespace emulator {
 
 using chainpp::Json;
-using chainpp::JsonArray;
 
 // ------------------------------------------------------------------ the handler
 
