@@ -9,49 +9,12 @@
 
 namespace chainpp {
 
-CallOptions CallOptions::over(const CallOptions& base) const {
-  CallOptions r = base;
-  auto take = [](auto& dst, const auto& src) {
-    if (src) dst = src;
-  };
-  take(r.stop, stop);
-  take(r.temperature, temperature);
-  take(r.top_p, top_p);
-  take(r.frequency_penalty, frequency_penalty);
-  take(r.presence_penalty, presence_penalty);
-  take(r.max_tokens, max_tokens);
-  take(r.max_completion_tokens, max_completion_tokens);
-  take(r.reasoning_effort, reasoning_effort);
-  take(r.seed, seed);
-  take(r.n, n);
-  take(r.logprobs, logprobs);
-  take(r.top_logprobs, top_logprobs);
-  take(r.logit_bias, logit_bias);
-  take(r.user, user);
-  take(r.response_format, response_format);
-  if (!tools.empty()) r.tools = tools;
-  take(r.tool_choice, tool_choice);
-  take(r.parallel_tool_calls, parallel_tool_calls);
-  take(r.stream_usage, stream_usage);
-  take(r.timeout_seconds, timeout_seconds);
-  for (const auto& h : headers) {
-    std::erase_if(r.headers, [&](const auto& b) { return same_header_name(b.first, h.first); });
-    r.headers.push_back(h);
-  }
-  return r;
-}
-
 std::string ChatModel::name() const { return "Chat" + provider(); }
 
 Json ChatModel::invocation_params(const CallOptions& options) const {
   Json p{{"provider", provider()}};
-  if (options.temperature) p.set("temperature", *options.temperature);
-  if (options.max_tokens) p.set("max_tokens", *options.max_tokens);
-  if (options.stop) {
-    Json s = Json::array();
-    for (const auto& x : *options.stop) s.push_back(x);
-    p.set("stop", s);
-  }
+  const Json set = generation_options_json(options);
+  for (const auto& [name, value] : set.as_object()) p.set(name, value);
   return p;
 }
 

@@ -3,6 +3,7 @@
 // non-virtual and do the work common to all providers (callbacks, rate
 // limiting, run ids, invoke built from stream); providers override the
 // protected generate hooks only.
+#include <chainpp/call_options.hpp>
 #include <chainpp/callbacks.hpp>
 #include <chainpp/export.hpp>
 #include <chainpp/json.hpp>
@@ -22,39 +23,6 @@
 #include <vector>
 
 namespace chainpp {
-
-/// Per-call generation options. Unset fields are not sent; set fields of a
-/// call win over the model's bound defaults.
-struct CHAINPP_API CallOptions {
-  std::optional<std::vector<std::string>> stop;
-  std::optional<double> temperature;
-  std::optional<double> top_p;
-  std::optional<double> frequency_penalty;
-  std::optional<double> presence_penalty;
-  std::optional<std::int64_t> max_tokens;
-  std::optional<std::int64_t> max_completion_tokens;
-  std::optional<std::string> reasoning_effort;
-  std::optional<std::int64_t> seed;
-  std::optional<std::int64_t> n;
-  std::optional<bool> logprobs;
-  std::optional<std::int64_t> top_logprobs;
-  std::optional<Json> logit_bias;
-  std::optional<std::string> user;
-  std::optional<Json> response_format;
-  std::vector<ToolDefinition> tools;
-  std::optional<Json> tool_choice;  ///< "auto", "none", "required" or {"type":"function","function":{"name":..}}
-  std::optional<bool> parallel_tool_calls;
-  std::optional<bool> stream_usage;
-  std::optional<double> timeout_seconds;
-  /// Extra HTTP headers of the call (the OpenAI SDKs' `extra_headers`), sent
-  /// after the model's default_headers, e.g. a correlation id.
-  std::vector<std::pair<std::string, std::string>> headers;
-
-  /// These options over `base`: each field set here replaces base's (a
-  /// header replaces base's header of the same name, case-insensitively).
-  CallOptions over(const CallOptions& base) const;
-  bool operator==(const CallOptions&) const = default;
-};
 
 /// What a provider's generate hooks get besides messages and options.
 struct CHAINPP_API CallContext {

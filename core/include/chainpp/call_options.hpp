@@ -1,0 +1,137 @@
+#pragma once
+// CallOptions: the generation options of a call (temperature, max_tokens,
+// stop, ...), and kGenerationOptions, their description written once: name,
+// member, type, range. Everything else is derived from that table: reading
+// them from YAML with their range checks (read_generation_options), merging
+// (CallOptions::over), what callbacks are shown (generation_options_json),
+// and the request bodies providers write (for_each_set_option).
+//
+// Adding an option is two adjacent lines here: its member in CallOptions and
+// its row in kGenerationOptions.
+#include <chainpp/export.hpp>
+#include <chainpp/json.hpp>
+#include <chainpp/tools.hpp>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace chainpp {
+
+class ConfigNode;
+
+/// Per-call generation options. Unset fields are not sent; set fields of a
+/// call win over the model's bound defaults.
+struct CHAINPP_API CallOptions {
+  std::optional<std::vector<std::string>> stop;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<double> frequency_penalty;
+  std::optional<double> presence_penalty;
+  std::optional<std::int64_t> max_tokens;
+  std::optional<std::int64_t> max_completion_tokens;
+  std::optional<std::string> reasoning_effort;
+  std::optional<std::int64_t> seed;
+  std::optional<std::int64_t> n;
+  std::optional<bool> logprobs;
+  std::optional<std::int64_t> top_logprobs;
+  std::optional<Json> logit_bias;
+  std::optional<std::string> user;
+  std::optional<Json> response_format;
+  std::vector<ToolDefinition> tools;
+  std::optional<Json> tool_choice;  ///< "auto", "none", "required" or {"type":"function","function":{"name":..}}
+  std::optional<bool> parallel_tool_calls;
+  std::optional<bool> stream_usage;
+  std::optional<double> timeout_seconds;
+  /// Extra HTTP headers of the call (the OpenAI SDKs' `extra_headers`), sent
+  /// after the model's default_headers, e.g. a correlation id.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// These options over `base`: each field set here replaces base's (a
+  /// header replaces base's header of the same name, case-insensitively).
+  CallOptions over(const CallOptions& base) const;
+  bool operator==(const CallOptions&) const = default;
+};
+
+/// The description of one generation option: the name it has in YAML, in a
+/// request body and in invocation params; the CallOptions member holding it
+/// (whose type says how it is read and written); and what values it takes.
+struct GenerationOption {
+  /// A member of CallOptions.
+  using Member = std::variant<std::optional<double> CallOptions::*, std::optional<std::int64_t> CallOptions::*,
+                              std::optional<bool> CallOptions::*, std::optional<std::string> CallOptions::*,
+                              std::optional<std::vector<std::string>> CallOptions::*,
+                              std::optional<Json> CallOptions::*>;
+
+  std::string_view name;
+  Member member;
+  /// Numbers: the API's range, inclusive.
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  /// Text: the values allowed, separated by '|' (empty: any).
+  std::string_view choices = {};
+  /// JSON values: what the YAML value must be, for the error ("a map of token ids to biases").
+  std::string_view expected = {};
+  /// JSON values: a YAML scalar `x` stands for {"type": x} (response_format: json_object).
+  bool type_shorthand = false;
+};
+
+namespace detail {
+inline constexpr double kMaxInt32 = 2147483647.0;
+}  // namespace detail
+
+/// Every generation option, in the order a request body carries them.
+inline constexpr std::array<GenerationOption, 15> kGenerationOptions{{
+    {.name = "temperature", .member = &CallOptions::temperature, .min = 0, .max = 2},
+    {.name = "top_p", .member = &CallOptions::top_p, .min = 0, .max = 1},
+    {.name = "n", .member = &CallOptions::n, .min = 1, .max = 128},
+    {.name = "stop", .member = &CallOptions::stop},
+    {.name = "max_tokens", .member = &CallOptions::max_tokens, .min = 1, .max = detail::kMaxInt32},
+    {.name = "max_completion_tokens", .member = &CallOptions::max_completion_tokens, .min = 1,
+     .max = detail::kMaxInt32},
+    {.name = "reasoning_effort", .member = &CallOptions::reasoning_effort, .choices = "low|medium|high"},
+    {.name = "presence_penalty", .member = &CallOptions::presence_penalty, .min = -2, .max = 2},
+    {.name = "frequency_penalty", .member = &CallOptions::frequency_penalty, .min = -2, .max = 2},
+    {.name = "logit_bias", .member = &CallOptions::logit_bias, .expected = "a map of token ids to biases"},
+    {.name = "user", .member = &CallOptions::user},
+    {.name = "seed", .member = &CallOptions::seed},
+    {.name = "logprobs", .member = &CallOptions::logprobs},
+    {.name = "top_logprobs", .member = &CallOptions::top_logprobs, .min = 0, .max = 20},
+    {.name = "response_format", .member = &CallOptions::response_format, .expected = "text, json_object, or a map",
+     .type_shorthand = true},
+}};
+
+/// Calls `visit(name, value)` for each option of kGenerationOptions set in
+/// `options`, in table order; `value` is the member's value (double,
+/// std::int64_t, bool, std::string, std::vector<std::string> or Json).
+template <class Visit>
+void for_each_set_option(const CallOptions& options, Visit&& visit) {
+  for (const GenerationOption& option : kGenerationOptions) {
+    std::visit(
+        [&](auto member) {
+          if (const auto& value = options.*member) visit(option.name, *value);
+        },
+        option.member);
+  }
+}
+
+/// Reads every option of kGenerationOptions that `node` (a model's settings)
+/// has into `options`, checking its type and range: a located ConfigError
+/// such as "app.yaml:4:18: 'temperature' must be between 0 and 2".
+CHAINPP_API void read_generation_options(const ConfigNode& node, CallOptions& options);
+
+/// The YAML keys of kGenerationOptions (for ConfigNode::check_keys).
+CHAINPP_API std::vector<std::string> generation_option_keys();
+
+/// The options set in `options`, as a JSON object in table order
+/// ({"temperature": 0, "stop": ["\n"]}): a model's settings and the
+/// invocation params callbacks see.
+CHAINPP_API Json generation_options_json(const CallOptions& options);
+
+}  // namespace chainpp
