@@ -11,79 +11,32 @@
 //   chainpp validate CONFIG
 //
 // Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.
-#include <chainpp/app.hpp>
+#include "options.hpp"
+
 #include <chainpp/batch_runner.hpp>
-#include <chainpp/errors.hpp>
 #include <chainpp/registry.hpp>
 #include <chainpp/remote_batch.hpp>
 #include <chainpp/usage_cost.hpp>
-
-#include <Poco/Util/HelpFormatter.h>
-#include <Poco/Util/Option.h>
-#include <Poco/Util/OptionException.h>
-#include <Poco/Util/OptionProcessor.h>
-#include <Poco/Util/OptionSet.h>
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
-#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <limits>
-#include <map>
 #include <string>
 #include <vector>
 
+namespace cli {
 namespace {
 
 namespace fs = std::filesystem;
-using Poco::Util::Option;
 using Poco::Util::OptionSet;
 using chainpp::join;
-
-constexpr int exit_ok = 0;
-constexpr int exit_usage = 2;
-constexpr int exit_provider = 3;
-constexpr int exit_interrupted = 130;  // batch stopped by Ctrl-C, as a shell reports SIGINT
-
-/// A usage error of the command line (exit 2).
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-struct Command {
-  const char* name;
-  const char* usage;
-  const char* description;
-  OptionSet (*options)();
-  int (*run)(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args);
-};
-
-Option flag(const char* name, const char* description) { return Option(name, "", description).required(false); }
-Option valued(const char* name, const char* arg, const char* description) {
-  return Option(name, "", description).required(false).argument(arg);
-}
-
-bool has(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name) {
-  return opts.count(name) > 0;
-}
-std::string value_of(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name) {
-  auto it = opts.find(name);
-  return it == opts.end() || it->second.empty() ? std::string() : it->second.back();
-}
-
-std::string only_config(const std::vector<std::string>& args, const char* command) {
-  if (args.size() != 1)
-    throw UsageError(std::string("chainpp ") + command + ": expected one CONFIG argument (see chainpp " + command +
-                     " --help)");
-  return args.front();
-}
 
 /// A UsageCostHandler for --usage: the configuration's own, or one priced by
 /// pricing.yaml beside the configuration file (unpriced when there is none).
@@ -96,20 +49,6 @@ std::shared_ptr<chainpp::UsageCostHandler> usage_handler(const chainpp::App& app
   auto handler = std::make_shared<chainpp::UsageCostHandler>(std::move(pricing));
   config.callbacks.push_back(handler);
   return handler;
-}
-
-std::string choose(const std::string& wanted, const std::vector<std::string>& names, const char* what,
-                   const char* option, const std::string& config) {
-  if (!wanted.empty()) return wanted;  // App reports an unknown name
-  if (names.size() == 1) return names.front();
-  if (names.empty()) throw chainpp::ConfigError(config + ": no " + what + "s defined");
-  throw UsageError(config + ": several " + what + "s (" + join(names) + "); choose one with " + option);
-}
-
-/// The pipeline --pipeline names (default: the only one).
-std::string pipeline_option(const chainpp::App& app, const std::map<std::string, std::vector<std::string>>& opts,
-                            const std::string& config_path) {
-  return choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
 }
 
 /// Prints one streamed piece as it arrives.
@@ -140,7 +79,7 @@ OptionSet run_options() {
   return set;
 }
 
-int run_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
+int run_command(const Options& opts, const std::vector<std::string>& args) {
   const std::string config_path = only_config(args, "run");
   chainpp::ValueMap inputs;
   if (auto it = opts.find("input"); it != opts.end()) {
@@ -228,7 +167,7 @@ chainpp::AIMessage reply(const chainpp::ChatModel& model, const chainpp::Message
   return message;
 }
 
-int chat_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
+int chat_command(const Options& opts, const std::vector<std::string>& args) {
   const std::string config_path = only_config(args, "chat");
   chainpp::App app = chainpp::load_app(config_path);
   const std::string name = choose(value_of(opts, "model"), app.model_names(), "model", "--model", config_path);
@@ -278,33 +217,6 @@ OptionSet batch_options() {
   return set;
 }
 
-double number_option(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name,
-                     double fallback, double minimum) {
-  if (!has(opts, name)) return fallback;
-  const std::string text = value_of(opts, name);
-  try {
-    std::size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(value) && value >= minimum) return value;
-  } catch (const std::exception&) {
-  }
-  throw UsageError("--" + name + " expects a number of at least " + std::to_string(static_cast<long>(minimum)) +
-                   ", got '" + text + "'");
-}
-
-/// An integer option from `minimum` to `maximum` (a count: no fraction, no exponent).
-int integer_option(const std::map<std::string, std::vector<std::string>>& opts, const std::string& name, int fallback,
-                   int minimum, int maximum) {
-  if (!has(opts, name)) return fallback;
-  const std::string text = value_of(opts, name);
-  long long value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && value >= minimum && value <= maximum)
-    return static_cast<int>(value);
-  throw UsageError("--" + name + " expects an integer from " + std::to_string(minimum) + " to " +
-                   std::to_string(maximum) + ", got '" + text + "'");
-}
-
 /// Progress on standard error: a live line redrawn in place on a terminal, a
 /// plain line every 2 s or 10% of the inputs otherwise.
 class ProgressDisplay {
@@ -350,9 +262,9 @@ void on_batch_sigint(int) {
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
 }
 
-int remote_batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::string& config_path);
+int remote_batch_command(const Options& opts, const std::string& config_path);
 
-int batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::vector<std::string>& args) {
+int batch_command(const Options& opts, const std::vector<std::string>& args) {
   const std::string config_path = only_config(args, "batch");
   for (const char* required : {"inputs", "output"})
     if (value_of(opts, required).empty())
@@ -412,7 +324,7 @@ chainpp::RemoteBatchPipeline azure_batch_pipeline(const chainpp::App& app, const
 /// Options shared by `batch --azure-batch` and `batch-fetch`: the status on
 /// standard error whenever it changes, Ctrl-C to stop waiting.
 chainpp::RemoteBatchOptions remote_batch_options(const chainpp::App& app,
-                                                 const std::map<std::string, std::vector<std::string>>& opts) {
+                                                 const Options& opts) {
   chainpp::RemoteBatchOptions options;
   options.json_output = has(opts, "json");
   options.poll_seconds = number_option(opts, "poll", 10, 0);
@@ -429,7 +341,7 @@ chainpp::RemoteBatchOptions remote_batch_options(const chainpp::App& app,
 }
 
 /// The command that continues with batch `id`: "chainpp batch-fetch CONFIG ID --output OUT [--pipeline NAME]".
-std::string fetch_command_text(const std::map<std::string, std::vector<std::string>>& opts,
+std::string fetch_command_text(const Options& opts,
                                const std::string& config_path, const std::string& id) {
   std::string text = "chainpp batch-fetch " + config_path + " " + id + " --output " + value_of(opts, "output");
   if (has(opts, "pipeline")) text += " --pipeline " + value_of(opts, "pipeline");
@@ -462,7 +374,7 @@ int fetch_and_report(const chainpp::RemoteBatchPipeline& pipeline, const std::st
   return before.failed > 0 || outcome.without_result > 0 ? exit_provider : exit_ok;
 }
 
-int remote_batch_command(const std::map<std::string, std::vector<std::string>>& opts, const std::string& config_path) {
+int remote_batch_command(const Options& opts, const std::string& config_path) {
   for (const char* local_only : {"concurrency", "rpm", "tpm", "max-failures"})
     if (has(opts, local_only))
       throw UsageError(std::string("chainpp batch: --") + local_only + " does not apply to --azure-batch");
@@ -512,7 +424,7 @@ struct BatchTarget {
   chainpp::RemoteBatchPipeline pipeline;
 };
 
-BatchTarget batch_target(const std::map<std::string, std::vector<std::string>>& opts,
+BatchTarget batch_target(const Options& opts,
                          const std::vector<std::string>& args, const std::string& command) {
   if (args.size() != 2)
     throw UsageError("chainpp " + command + ": expected CONFIG and a batch ID (see chainpp " + command + " --help)");
@@ -523,21 +435,21 @@ BatchTarget batch_target(const std::map<std::string, std::vector<std::string>>& 
   return BatchTarget{args[0], args[1], std::move(app), std::move(pipeline)};
 }
 
-int batch_status_command(const std::map<std::string, std::vector<std::string>>& opts,
+int batch_status_command(const Options& opts,
                          const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-status");
   std::cout << chainpp::format_remote_batch_status(t.pipeline.service->status(t.id)) << '\n';
   return exit_ok;
 }
 
-int batch_cancel_command(const std::map<std::string, std::vector<std::string>>& opts,
+int batch_cancel_command(const Options& opts,
                          const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-cancel");
   std::cout << chainpp::format_remote_batch_status(t.pipeline.service->cancel(t.id)) << '\n';
   return exit_ok;
 }
 
-int batch_fetch_command(const std::map<std::string, std::vector<std::string>>& opts,
+int batch_fetch_command(const Options& opts,
                         const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-fetch");
   return fetch_and_report(t.pipeline, t.id, value_of(opts, "output"), remote_batch_options(t.app, opts), {},
@@ -548,7 +460,7 @@ int batch_fetch_command(const std::map<std::string, std::vector<std::string>>& o
 
 OptionSet no_options() { return OptionSet(); }
 
-int plugins_command(const std::map<std::string, std::vector<std::string>>&, const std::vector<std::string>& args) {
+int plugins_command(const Options&, const std::vector<std::string>& args) {
   if (args.size() > 1) throw UsageError("chainpp plugins: expected at most one CONFIG argument");
   chainpp::ConfigNode root;
   std::string base_dir = fs::current_path().string();
@@ -579,7 +491,7 @@ int plugins_command(const std::map<std::string, std::vector<std::string>>&, cons
 
 // ---------------------------------------------------------------- validate
 
-int validate_command(const std::map<std::string, std::vector<std::string>>&, const std::vector<std::string>& args) {
+int validate_command(const Options&, const std::vector<std::string>& args) {
   const std::string config_path = only_config(args, "validate");
   chainpp::App app = chainpp::load_app(config_path);
   std::cout << config_path << ": valid\n"
@@ -645,102 +557,26 @@ void print_main_help(std::ostream& out) {
          "  plugins   list the plugins found\n"
          "  validate  check a configuration without calling any model\n\n"
          "Run 'chainpp COMMAND --help' for a command's options.\n"
-         "Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.\n";
-}
-
-void print_help(const Command& command, const OptionSet& options) {
-  Poco::Util::HelpFormatter help(options);
-  help.setUnixStyle(true);
-  help.setCommand(std::string("chainpp ") + command.name);
-  help.setUsage(command.usage);
-  help.setHeader(command.description);
-  help.setFooter("Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.");
-  help.format(std::cout);
-}
-
-std::string provider_message(const chainpp::ProviderError& e) {
-  const auto& info = e.info();
-  std::string message = e.what();
-  std::vector<std::string> details;
-  if (!info.provider.empty() && message.find(info.provider) == std::string::npos)
-    details.push_back("provider " + info.provider);
-  if (info.status > 0 && message.find(std::to_string(info.status)) == std::string::npos)
-    details.push_back("HTTP " + std::to_string(info.status));
-  if (!info.request_id.empty() && message.find(info.request_id) == std::string::npos)
-    details.push_back("request id " + info.request_id);
-  if (!details.empty()) message += " (" + join(details) + ")";
-  return message;
-}
-
-int dispatch(const Command& command, const std::vector<std::string>& argv) {
-  OptionSet options = command.options();
-  options.addOption(Option("help", "h", "show this help and exit").required(false));
-  std::map<std::string, std::vector<std::string>> opts;
-  std::vector<std::string> args;
-  Poco::Util::OptionProcessor processor(options);
-  processor.setUnixStyle(true);
-  for (const auto& arg : argv) {
-    std::string name, value;
-    if (processor.process(arg, name, value)) {
-      if (!name.empty()) opts[name].push_back(value);
-    } else {
-      args.push_back(arg);
-    }
-  }
-  processor.checkRequired();
-  if (has(opts, "help")) {
-    print_help(command, options);
-    return exit_ok;
-  }
-  return command.run(opts, args);
+      << exit_codes_help << '\n';
 }
 
 }  // namespace
+}  // namespace cli
 
 int main(int argc, char** argv) {
   std::vector<std::string> argv_rest(argv + (argc > 1 ? 2 : 1), argv + argc);
   const std::string name = argc > 1 ? argv[1] : "";
   if (name == "--help" || name == "-h" || name == "help") {
-    print_main_help(std::cout);
-    return exit_ok;
+    cli::print_main_help(std::cout);
+    return cli::exit_ok;
   }
-  const Command* command = nullptr;
-  for (const auto& c : commands)
+  const cli::Command* command = nullptr;
+  for (const auto& c : cli::commands)
     if (name == c.name) command = &c;
   if (!command) {
     if (!name.empty()) std::cerr << "chainpp: unknown command '" << name << "'\n";
-    print_main_help(std::cerr);
-    return exit_usage;
+    cli::print_main_help(std::cerr);
+    return cli::exit_usage;
   }
-  try {
-    return dispatch(*command, argv_rest);
-  } catch (const Poco::Util::OptionException& e) {
-    std::cerr << "chainpp " << command->name << ": " << e.displayText() << " (see chainpp " << command->name
-              << " --help)\n";
-    return exit_usage;
-  } catch (const UsageError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::ProviderError& e) {
-    std::cerr << provider_message(e) << '\n';
-    return exit_provider;
-  } catch (const chainpp::ConfigError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::PluginError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::PromptError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::InputError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const std::exception& e) {
-    std::cerr << e.what() << '\n';
-    return exit_provider;
-  } catch (...) {
-    std::cerr << "chainpp: unknown error\n";
-    return exit_provider;
-  }
+  return cli::dispatch(*command, argv_rest);
 }

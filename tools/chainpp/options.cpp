@@ -1,0 +1,160 @@
+// The chainpp CLI's shared option parsing (see options.hpp).
+#include "options.hpp"
+
+#include <chainpp/errors.hpp>
+
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/OptionException.h>
+#include <Poco/Util/OptionProcessor.h>
+
+#include <charconv>
+#include <cmath>
+#include <iostream>
+
+namespace cli {
+
+using Poco::Util::Option;
+using Poco::Util::OptionSet;
+using chainpp::join;
+
+Option flag(const char* name, const char* description) { return Option(name, "", description).required(false); }
+Option valued(const char* name, const char* arg, const char* description) {
+  return Option(name, "", description).required(false).argument(arg);
+}
+
+bool has(const Options& opts, const std::string& name) { return opts.count(name) > 0; }
+std::string value_of(const Options& opts, const std::string& name) {
+  auto it = opts.find(name);
+  return it == opts.end() || it->second.empty() ? std::string() : it->second.back();
+}
+
+std::string only_config(const std::vector<std::string>& args, const char* command) {
+  if (args.size() != 1)
+    throw UsageError(std::string("chainpp ") + command + ": expected one CONFIG argument (see chainpp " + command +
+                     " --help)");
+  return args.front();
+}
+
+std::string choose(const std::string& wanted, const std::vector<std::string>& names, const char* what,
+                   const char* option, const std::string& config) {
+  if (!wanted.empty()) return wanted;  // App reports an unknown name
+  if (names.size() == 1) return names.front();
+  if (names.empty()) throw chainpp::ConfigError(config + ": no " + what + "s defined");
+  throw UsageError(config + ": several " + what + "s (" + join(names) + "); choose one with " + option);
+}
+
+std::string pipeline_option(const chainpp::App& app, const Options& opts, const std::string& config_path) {
+  return choose(value_of(opts, "pipeline"), app.pipeline_names(), "pipeline", "--pipeline", config_path);
+}
+
+double number_option(const Options& opts, const std::string& name, double fallback, double minimum) {
+  if (!has(opts, name)) return fallback;
+  const std::string text = value_of(opts, name);
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(value) && value >= minimum) return value;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--" + name + " expects a number of at least " + std::to_string(static_cast<long>(minimum)) +
+                   ", got '" + text + "'");
+}
+
+int integer_option(const Options& opts, const std::string& name, int fallback, int minimum, int maximum) {
+  if (!has(opts, name)) return fallback;
+  const std::string text = value_of(opts, name);
+  long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && value >= minimum && value <= maximum)
+    return static_cast<int>(value);
+  throw UsageError("--" + name + " expects an integer from " + std::to_string(minimum) + " to " +
+                   std::to_string(maximum) + ", got '" + text + "'");
+}
+
+namespace {
+
+void print_help(const Command& command, const OptionSet& options) {
+  Poco::Util::HelpFormatter help(options);
+  help.setUnixStyle(true);
+  help.setCommand(std::string("chainpp ") + command.name);
+  help.setUsage(command.usage);
+  help.setHeader(command.description);
+  help.setFooter(exit_codes_help);
+  help.format(std::cout);
+}
+
+std::string provider_message(const chainpp::ProviderError& e) {
+  const auto& info = e.info();
+  std::string message = e.what();
+  std::vector<std::string> details;
+  if (!info.provider.empty() && message.find(info.provider) == std::string::npos)
+    details.push_back("provider " + info.provider);
+  if (info.status > 0 && message.find(std::to_string(info.status)) == std::string::npos)
+    details.push_back("HTTP " + std::to_string(info.status));
+  if (!info.request_id.empty() && message.find(info.request_id) == std::string::npos)
+    details.push_back("request id " + info.request_id);
+  if (!details.empty()) message += " (" + join(details) + ")";
+  return message;
+}
+
+/// Parses `argv` by the command's flags and runs it (or prints its help).
+int parse_and_run(const Command& command, const std::vector<std::string>& argv) {
+  OptionSet options = command.options();
+  options.addOption(Option("help", "h", "show this help and exit").required(false));
+  Options opts;
+  std::vector<std::string> args;
+  Poco::Util::OptionProcessor processor(options);
+  processor.setUnixStyle(true);
+  for (const auto& arg : argv) {
+    std::string name, value;
+    if (processor.process(arg, name, value)) {
+      if (!name.empty()) opts[name].push_back(value);
+    } else {
+      args.push_back(arg);
+    }
+  }
+  processor.checkRequired();
+  if (has(opts, "help")) {
+    print_help(command, options);
+    return exit_ok;
+  }
+  return command.run(opts, args);
+}
+
+}  // namespace
+
+int dispatch(const Command& command, const std::vector<std::string>& argv) {
+  try {
+    return parse_and_run(command, argv);
+  } catch (const Poco::Util::OptionException& e) {
+    std::cerr << "chainpp " << command.name << ": " << e.displayText() << " (see chainpp " << command.name
+              << " --help)\n";
+    return exit_usage;
+  } catch (const UsageError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::ProviderError& e) {
+    std::cerr << provider_message(e) << '\n';
+    return exit_provider;
+  } catch (const chainpp::ConfigError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::PluginError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::PromptError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const chainpp::InputError& e) {
+    std::cerr << e.what() << '\n';
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << '\n';
+    return exit_provider;
+  } catch (...) {
+    std::cerr << "chainpp: unknown error\n";
+    return exit_provider;
+  }
+}
+
+}  // namespace cli

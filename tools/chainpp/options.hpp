@@ -1,0 +1,79 @@
+#pragma once
+// The chainpp CLI's shared option parsing: the exit codes, the command
+// descriptor, the flag constructors and readers every command uses, and
+// dispatch(), which parses a command's arguments, answers --help and turns
+// every error into its message and exit code.
+#include <chainpp/app.hpp>
+
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+/// The exit code of a command that succeeded.
+constexpr int exit_ok = 0;
+/// The exit code of a usage or configuration error.
+constexpr int exit_usage = 2;
+/// The exit code of a provider or network error.
+constexpr int exit_provider = 3;
+/// The exit code of a batch stopped by Ctrl-C, as a shell reports SIGINT.
+constexpr int exit_interrupted = 130;
+
+/// The exit codes as the help texts state them.
+inline constexpr char exit_codes_help[] =
+    "Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.";
+
+/// A usage error of the command line (exit 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// A command's parsed flags: each flag's name and the values given to it, in order.
+using Options = std::map<std::string, std::vector<std::string>>;
+
+/// A command of the CLI: its name, its help text, its flags and what it runs.
+struct Command {
+  const char* name;
+  const char* usage;
+  const char* description;
+  Poco::Util::OptionSet (*options)();
+  int (*run)(const Options& opts, const std::vector<std::string>& args);
+};
+
+/// A flag without a value (--name).
+Poco::Util::Option flag(const char* name, const char* description);
+/// A flag with a value (--name ARG).
+Poco::Util::Option valued(const char* name, const char* arg, const char* description);
+
+/// Whether flag `name` was given.
+bool has(const Options& opts, const std::string& name);
+/// The last value of flag `name` (empty when it was not given).
+std::string value_of(const Options& opts, const std::string& name);
+
+/// The one CONFIG argument of `command`; a usage error otherwise.
+std::string only_config(const std::vector<std::string>& args, const char* command);
+
+/// `wanted` when given, otherwise the only one of `names` (a `what`, chosen by
+/// `option`); an error naming `config` when there are none or several.
+std::string choose(const std::string& wanted, const std::vector<std::string>& names, const char* what,
+                   const char* option, const std::string& config);
+
+/// The pipeline --pipeline names (default: the only one).
+std::string pipeline_option(const chainpp::App& app, const Options& opts, const std::string& config_path);
+
+/// A number option of at least `minimum` (`fallback` when it is not given).
+double number_option(const Options& opts, const std::string& name, double fallback, double minimum);
+
+/// An integer option from `minimum` to `maximum` (a count: no fraction, no exponent).
+int integer_option(const Options& opts, const std::string& name, int fallback, int minimum, int maximum);
+
+/// Runs `command` with its arguments `argv` (after the command name): --help
+/// prints its help; an error is printed to standard error. The exit code.
+int dispatch(const Command& command, const std::vector<std::string>& argv);
+
+}  // namespace cli
