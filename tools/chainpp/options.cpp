@@ -97,6 +97,14 @@ std::string provider_message(const chainpp::ProviderError& e) {
   return message;
 }
 
+/// Whether `e` is an error of the command line, the configuration, a plugin, a
+/// prompt or an input (exit 2) rather than of a provider or the network (exit 3).
+bool is_usage_error(const std::exception& e) {
+  return dynamic_cast<const UsageError*>(&e) || dynamic_cast<const chainpp::ConfigError*>(&e) ||
+         dynamic_cast<const chainpp::PluginError*>(&e) || dynamic_cast<const chainpp::PromptError*>(&e) ||
+         dynamic_cast<const chainpp::InputError*>(&e);
+}
+
 /// Parses `argv` by the command's flags and runs it (or prints its help).
 int parse_and_run(const Command& command, const std::vector<std::string>& argv) {
   OptionSet options = command.options();
@@ -130,27 +138,12 @@ int dispatch(const Command& command, const std::vector<std::string>& argv) {
     std::cerr << "chainpp " << command.name << ": " << e.displayText() << " (see chainpp " << command.name
               << " --help)\n";
     return exit_usage;
-  } catch (const UsageError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
   } catch (const chainpp::ProviderError& e) {
     std::cerr << provider_message(e) << '\n';
     return exit_provider;
-  } catch (const chainpp::ConfigError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::PluginError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::PromptError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
-  } catch (const chainpp::InputError& e) {
-    std::cerr << e.what() << '\n';
-    return exit_usage;
   } catch (const std::exception& e) {
     std::cerr << e.what() << '\n';
-    return exit_provider;
+    return is_usage_error(e) ? exit_usage : exit_provider;
   } catch (...) {
     std::cerr << "chainpp: unknown error\n";
     return exit_provider;
