@@ -71,11 +71,11 @@ chainpp::Json final_json(const chainpp::Value& v) {
 
 OptionSet run_options() {
   OptionSet set;
-  set.addOption(valued("pipeline", "NAME", "the pipeline to run (default: the only one)"));
+  set.addOption(pipeline_flag("the pipeline to run (default: the only one)"));
   set.addOption(valued("input", "KEY=VALUE", "a pipeline input variable (repeatable)").repeatable(true));
-  set.addOption(flag("stream", "print the output as it arrives"));
-  set.addOption(flag("json", "print the final result as one JSON object"));
-  set.addOption(flag("usage", "print token totals and the cost after the result"));
+  set.addOption(stream_flag("print the output as it arrives"));
+  set.addOption(json_flag("print the final result as one JSON object"));
+  set.addOption(usage_flag("print token totals and the cost after the result"));
   return set;
 }
 
@@ -144,9 +144,9 @@ OptionSet chat_options() {
   set.addOption(valued("model", "NAME", "the model to talk to (default: the only one)"));
   set.addOption(valued("system", "TEXT", "a system message to start the conversation"));
   set.addOption(valued("message", "TEXT", "send one message, print the reply and exit"));
-  set.addOption(flag("stream", "print replies as they arrive"));
-  set.addOption(flag("json", "print each reply as one JSON object"));
-  set.addOption(flag("usage", "print token totals and the cost at the end"));
+  set.addOption(stream_flag("print replies as they arrive"));
+  set.addOption(json_flag("print each reply as one JSON object"));
+  set.addOption(usage_flag("print token totals and the cost at the end"));
   return set;
 }
 
@@ -202,18 +202,18 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
 
 OptionSet batch_options() {
   OptionSet set;
-  set.addOption(valued("pipeline", "NAME", "the pipeline to run (default: the only one)"));
+  set.addOption(pipeline_flag("the pipeline to run (default: the only one)"));
   set.addOption(valued("inputs", "FILE", "JSONL file: one JSON object of pipeline inputs per line (required)"));
-  set.addOption(valued("output", "FILE", "JSONL file the results are appended to; resumed when it exists (required)"));
+  set.addOption(output_flag("JSONL file the results are appended to; resumed when it exists (required)"));
   set.addOption(valued("concurrency", "N", "calls at once (default 4)"));
   set.addOption(valued("rpm", "R", "at most R requests per minute"));
   set.addOption(valued("tpm", "T", "at most T tokens per minute (estimated before a call, corrected after)"));
   set.addOption(valued("max-failures", "F", "stop starting new inputs after F failures"));
   set.addOption(flag("retry-failed", "run again the inputs whose recorded result is a failure"));
-  set.addOption(flag("json", "write each output in its JSON form (an AI message as its JSON object)"));
+  set.addOption(json_flag("write each output in its JSON form (an AI message as its JSON object)"));
   set.addOption(flag("azure-batch", "run the model calls as one Azure OpenAI Batch API job"));
   set.addOption(flag("detach", "with --azure-batch: submit the batch, print its id and exit"));
-  set.addOption(valued("poll", "S", "with --azure-batch: seconds between status requests (default 10)"));
+  set.addOption(poll_flag("with --azure-batch: seconds between status requests (default 10)"));
   return set;
 }
 
@@ -404,15 +404,15 @@ int remote_batch_command(const Options& opts, const std::string& config_path) {
 
 OptionSet batch_id_options() {
   OptionSet set;
-  set.addOption(valued("pipeline", "NAME", "the pipeline the batch runs (default: the only one)"));
+  set.addOption(pipeline_flag("the pipeline the batch runs (default: the only one)"));
   return set;
 }
 
 OptionSet batch_fetch_options() {
   OptionSet set = batch_id_options();
-  set.addOption(valued("output", "FILE", "JSONL file the results are appended to (required)"));
-  set.addOption(flag("json", "write each output in its JSON form (an AI message as its JSON object)"));
-  set.addOption(valued("poll", "S", "seconds between status requests (default 10)"));
+  set.addOption(output_flag("JSONL file the results are appended to (required)"));
+  set.addOption(json_flag("write each output in its JSON form (an AI message as its JSON object)"));
+  set.addOption(poll_flag("seconds between status requests (default 10)"));
   return set;
 }
 

@@ -22,6 +22,13 @@ Option valued(const char* name, const char* arg, const char* description) {
   return Option(name, "", description).required(false).argument(arg);
 }
 
+Option pipeline_flag(const char* description) { return valued("pipeline", "NAME", description); }
+Option json_flag(const char* description) { return flag("json", description); }
+Option stream_flag(const char* description) { return flag("stream", description); }
+Option usage_flag(const char* description) { return flag("usage", description); }
+Option output_flag(const char* description) { return valued("output", "FILE", description); }
+Option poll_flag(const char* description) { return valued("poll", "S", description); }
+
 bool has(const Options& opts, const std::string& name) { return opts.count(name) > 0; }
 std::string value_of(const Options& opts, const std::string& name) {
   auto it = opts.find(name);

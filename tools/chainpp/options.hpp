@@ -50,6 +50,22 @@ Poco::Util::Option flag(const char* name, const char* description);
 /// A flag with a value (--name ARG).
 Poco::Util::Option valued(const char* name, const char* arg, const char* description);
 
+// The flags several commands share, each with its help line as that command
+// words it; has() and value_of() read them by the same name.
+
+/// --pipeline NAME: the pipeline of CONFIG (read by pipeline_option).
+Poco::Util::Option pipeline_flag(const char* description);
+/// --json: the output in its JSON form.
+Poco::Util::Option json_flag(const char* description);
+/// --stream: the output printed as it arrives.
+Poco::Util::Option stream_flag(const char* description);
+/// --usage: token totals and the cost printed at the end.
+Poco::Util::Option usage_flag(const char* description);
+/// --output FILE: the JSONL file a batch's results are appended to.
+Poco::Util::Option output_flag(const char* description);
+/// --poll S: seconds between the status requests of an Azure batch.
+Poco::Util::Option poll_flag(const char* description);
+
 /// Whether flag `name` was given.
 bool has(const Options& opts, const std::string& name);
 /// The last value of flag `name` (empty when it was not given).
