@@ -11,7 +11,7 @@
 //   chainpp validate CONFIG
 //
 // Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.
-#include "options.hpp"
+#include "commands.hpp"
 
 #include <chainpp/batch_runner.hpp>
 #include <chainpp/registry.hpp>
@@ -37,166 +37,6 @@ namespace {
 namespace fs = std::filesystem;
 using Poco::Util::OptionSet;
 using chainpp::join;
-
-/// A UsageCostHandler for --usage: the configuration's own, or one priced by
-/// pricing.yaml beside the configuration file (unpriced when there is none).
-std::shared_ptr<chainpp::UsageCostHandler> usage_handler(const chainpp::App& app, chainpp::RunConfig& config) {
-  if (auto own = app.usage_cost()) return own;
-  chainpp::PricingTable pricing;
-  fs::path path = fs::path(app.base_dir()) / "pricing.yaml";
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) pricing = chainpp::PricingTable::load(path.string());
-  auto handler = std::make_shared<chainpp::UsageCostHandler>(std::move(pricing));
-  config.callbacks.push_back(handler);
-  return handler;
-}
-
-/// Prints one streamed piece as it arrives.
-void print_piece(const chainpp::Value& piece) {
-  if (piece.is_json()) {
-    std::cout << piece.as_json().dump() << '\n';
-  } else {
-    std::cout << piece.to_text();
-  }
-  std::cout.flush();
-}
-
-/// The final value as JSON: a streamed chunk becomes the message it merges into.
-chainpp::Json final_json(const chainpp::Value& v) {
-  if (v.is_chunk()) return v.as_chunk().to_message().to_json();
-  return v.to_json();
-}
-
-// ---------------------------------------------------------------- run
-
-OptionSet run_options() {
-  OptionSet set;
-  set.addOption(pipeline_flag("the pipeline to run (default: the only one)"));
-  set.addOption(valued("input", "KEY=VALUE", "a pipeline input variable (repeatable)").repeatable(true));
-  set.addOption(stream_flag("print the output as it arrives"));
-  set.addOption(json_flag("print the final result as one JSON object"));
-  set.addOption(usage_flag("print token totals and the cost after the result"));
-  return set;
-}
-
-int run_command(const Options& opts, const std::vector<std::string>& args) {
-  const std::string config_path = only_config(args, "run");
-  chainpp::ValueMap inputs;
-  if (auto it = opts.find("input"); it != opts.end()) {
-    for (const auto& kv : it->second) {
-      auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) throw UsageError("--input expects KEY=VALUE, got '" + kv + "'");
-      inputs[kv.substr(0, eq)] = chainpp::Value(kv.substr(eq + 1));
-    }
-  }
-  chainpp::App app = chainpp::load_app(config_path);
-  const std::string name = pipeline_option(app, opts, config_path);
-  chainpp::RunnablePtr pipeline = app.pipeline(name);
-  const std::vector<std::string> needed = app.pipeline_inputs(name);
-  for (const auto& var : needed) {
-    if (!inputs.count(var))
-      throw UsageError("missing input '" + var + "' for pipeline '" + name + "' (pass --input " + var + "=VALUE)");
-  }
-  // A pipeline that starts with a model takes its one input as the human
-  // message, or standard input when no --input is given.
-  chainpp::Value input(inputs);
-  if (needed.empty() && inputs.size() == 1) input = inputs.begin()->second;
-  if (needed.empty() && inputs.empty()) {
-    if (::isatty(STDIN_FILENO))
-      throw UsageError("pipeline '" + name + "' starts with a model: pass the message with --input message=TEXT " +
-                       "or on standard input");
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    input = chainpp::Value(text);
-  }
-
-  chainpp::RunConfig config;
-  std::shared_ptr<chainpp::UsageCostHandler> usage;
-  if (has(opts, "usage")) usage = usage_handler(app, config);
-
-  if (has(opts, "stream")) {
-    chainpp::Value merged;
-    bool first = true;
-    for (auto& piece : pipeline->stream(input, config)) {
-      if (!has(opts, "json")) print_piece(piece);
-      merged = first ? piece : chainpp::merge_values(merged, piece);
-      first = false;
-    }
-    if (has(opts, "json"))
-      std::cout << final_json(merged).dump() << '\n';
-    else if (!merged.is_json())
-      std::cout << '\n';
-  } else {
-    chainpp::Value result = pipeline->invoke(input, config);
-    if (has(opts, "json"))
-      std::cout << final_json(result).dump() << '\n';
-    else
-      std::cout << result.to_text() << '\n';
-  }
-  if (usage) std::cout << usage->summary() << '\n';
-  return exit_ok;
-}
-
-// ---------------------------------------------------------------- chat
-
-OptionSet chat_options() {
-  OptionSet set;
-  set.addOption(valued("model", "NAME", "the model to talk to (default: the only one)"));
-  set.addOption(valued("system", "TEXT", "a system message to start the conversation"));
-  set.addOption(valued("message", "TEXT", "send one message, print the reply and exit"));
-  set.addOption(stream_flag("print replies as they arrive"));
-  set.addOption(json_flag("print each reply as one JSON object"));
-  set.addOption(usage_flag("print token totals and the cost at the end"));
-  return set;
-}
-
-chainpp::AIMessage reply(const chainpp::ChatModel& model, const chainpp::Messages& history, bool stream, bool json,
-                         const chainpp::RunConfig& config) {
-  if (!stream) {
-    chainpp::AIMessage message = model.invoke(history, {}, config);
-    std::cout << (json ? message.to_json().dump() : message.text()) << '\n';
-    return message;
-  }
-  chainpp::AIMessageChunk merged;
-  for (auto& chunk : model.stream(history, {}, config)) {
-    if (!json) std::cout << chunk.content << std::flush;
-    merged += chunk;
-  }
-  chainpp::AIMessage message = merged.to_message();
-  std::cout << (json ? message.to_json().dump() : std::string()) << '\n';
-  return message;
-}
-
-int chat_command(const Options& opts, const std::vector<std::string>& args) {
-  const std::string config_path = only_config(args, "chat");
-  chainpp::App app = chainpp::load_app(config_path);
-  const std::string name = choose(value_of(opts, "model"), app.model_names(), "model", "--model", config_path);
-  chainpp::ChatModelPtr model = app.model(name);
-  chainpp::RunConfig config = app.run_config();
-  std::shared_ptr<chainpp::UsageCostHandler> usage;
-  if (has(opts, "usage")) usage = usage_handler(app, config);
-  const bool stream = has(opts, "stream"), json = has(opts, "json");
-
-  chainpp::Messages history;
-  if (has(opts, "system")) history.push_back(chainpp::SystemMessage(value_of(opts, "system")));
-  if (has(opts, "message")) {
-    history.push_back(chainpp::HumanMessage(value_of(opts, "message")));
-    reply(*model, history, stream, json, config);
-  } else {
-    const bool terminal = ::isatty(STDIN_FILENO) != 0;
-    std::string line;
-    while (true) {
-      if (terminal) std::cout << "> " << std::flush;
-      if (!std::getline(std::cin, line)) break;
-      if (line.empty()) continue;
-      history.push_back(chainpp::HumanMessage(line));
-      history.push_back(reply(*model, history, stream, json, config));
-    }
-    if (terminal) std::cout << '\n';
-  }
-  if (usage) std::cout << usage->summary() << '\n';
-  return exit_ok;
-}
 
 // ---------------------------------------------------------------- batch
 
@@ -503,48 +343,49 @@ int validate_command(const Options&, const std::vector<std::string>& args) {
 
 // ---------------------------------------------------------------- main
 
-const Command commands[] = {
-    {"run", "CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]",
-     "Runs a pipeline of CONFIG and prints its output.", &run_options, &run_command},
-    {"chat", "CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]",
-     "Talks to a model of CONFIG: one exchange with --message, otherwise a conversation\n"
-     "reading one message per line from the terminal or standard input.",
-     &chat_options, &chat_command},
-    {"batch", "CONFIG --inputs IN.jsonl --output OUT.jsonl [options]",
-     "Runs a pipeline of CONFIG over IN.jsonl (one JSON object of inputs per line)\n"
-     "and appends one line per input to OUT.jsonl as each call completes:\n"
-     "{\"line\":N,\"output\":...,\"usage\":{...}|null,\"error\":{...}|null}.\n"
-     "Running it again resumes: inputs with a result are skipped (failed ones\n"
-     "too, unless --retry-failed). Progress and a summary go to standard error.\n"
-     "Ctrl-C stops starting inputs and waits for the calls in flight (exit 130);\n"
-     "a second Ctrl-C quits at once. Exits 3 when an input failed or\n"
-     "--max-failures stopped the batch.\n"
-     "With --azure-batch the pipeline's prompts are rendered locally and its model\n"
-     "calls run as one Azure OpenAI Batch API job (the model must be azure_openai):\n"
-     "the requests are uploaded, the batch is polled (status on standard error)\n"
-     "and its results are written as above. --detach prints the batch id and exits;\n"
-     "batch-status, batch-fetch and batch-cancel continue from there.",
-     &batch_options, &batch_command},
-    {"batch-status", "CONFIG ID [--pipeline NAME]",
-     "Prints the status of Azure OpenAI batch ID, submitted by batch --azure-batch.",
-     &batch_id_options, &batch_status_command},
-    {"batch-fetch", "CONFIG ID --output OUT.jsonl [--pipeline NAME] [--json] [--poll S]",
-     "Waits for Azure OpenAI batch ID to finish, then appends one line per request\n"
-     "to OUT.jsonl (inputs that already have a result are skipped). Exits 3 when a\n"
-     "request failed or was never run (cancelled or expired batch).",
-     &batch_fetch_options, &batch_fetch_command},
-    {"batch-cancel", "CONFIG ID [--pipeline NAME]",
-     "Asks Azure OpenAI to cancel batch ID; its finished requests keep their results.",
-     &batch_id_options, &batch_cancel_command},
-    {"plugins", "[CONFIG]",
-     "Lists the plugins found in the default directory, CHAINPP_PLUGIN_PATH and\n"
-     "CONFIG's plugins.paths, with their path, version and providers.",
-     &no_options, &plugins_command},
-    {"validate", "CONFIG",
-     "Loads CONFIG (plugins, models, prompts, pipelines, callbacks) without calling\n"
-     "any model; exits 0 when it is valid.",
-     &no_options, &validate_command},
-};
+const Command batch{"batch", "CONFIG --inputs IN.jsonl --output OUT.jsonl [options]",
+                    "Runs a pipeline of CONFIG over IN.jsonl (one JSON object of inputs per line)\n"
+                    "and appends one line per input to OUT.jsonl as each call completes:\n"
+                    "{\"line\":N,\"output\":...,\"usage\":{...}|null,\"error\":{...}|null}.\n"
+                    "Running it again resumes: inputs with a result are skipped (failed ones\n"
+                    "too, unless --retry-failed). Progress and a summary go to standard error.\n"
+                    "Ctrl-C stops starting inputs and waits for the calls in flight (exit 130);\n"
+                    "a second Ctrl-C quits at once. Exits 3 when an input failed or\n"
+                    "--max-failures stopped the batch.\n"
+                    "With --azure-batch the pipeline's prompts are rendered locally and its model\n"
+                    "calls run as one Azure OpenAI Batch API job (the model must be azure_openai):\n"
+                    "the requests are uploaded, the batch is polled (status on standard error)\n"
+                    "and its results are written as above. --detach prints the batch id and exits;\n"
+                    "batch-status, batch-fetch and batch-cancel continue from there.",
+                    &batch_options, &batch_command};
+
+const Command batch_status{"batch-status", "CONFIG ID [--pipeline NAME]",
+                           "Prints the status of Azure OpenAI batch ID, submitted by batch --azure-batch.",
+                           &batch_id_options, &batch_status_command};
+
+const Command batch_fetch{"batch-fetch", "CONFIG ID --output OUT.jsonl [--pipeline NAME] [--json] [--poll S]",
+                          "Waits for Azure OpenAI batch ID to finish, then appends one line per request\n"
+                          "to OUT.jsonl (inputs that already have a result are skipped). Exits 3 when a\n"
+                          "request failed or was never run (cancelled or expired batch).",
+                          &batch_fetch_options, &batch_fetch_command};
+
+const Command batch_cancel{"batch-cancel", "CONFIG ID [--pipeline NAME]",
+                           "Asks Azure OpenAI to cancel batch ID; its finished requests keep their results.",
+                           &batch_id_options, &batch_cancel_command};
+
+const Command plugins{"plugins", "[CONFIG]",
+                      "Lists the plugins found in the default directory, CHAINPP_PLUGIN_PATH and\n"
+                      "CONFIG's plugins.paths, with their path, version and providers.",
+                      &no_options, &plugins_command};
+
+const Command validate{"validate", "CONFIG",
+                       "Loads CONFIG (plugins, models, prompts, pipelines, callbacks) without calling\n"
+                       "any model; exits 0 when it is valid.",
+                       &no_options, &validate_command};
+
+/// The commands, in the order of the main help.
+const Command* const commands[] = {&run, &chat, &batch, &batch_status, &batch_fetch, &batch_cancel, &plugins,
+                                   &validate};
 
 void print_main_help(std::ostream& out) {
   out << "usage: chainpp COMMAND [options]\n\n"
@@ -571,8 +412,8 @@ int main(int argc, char** argv) {
     return cli::exit_ok;
   }
   const cli::Command* command = nullptr;
-  for (const auto& c : cli::commands)
-    if (name == c.name) command = &c;
+  for (const cli::Command* c : cli::commands)
+    if (name == c->name) command = c;
   if (!command) {
     if (!name.empty()) std::cerr << "chainpp: unknown command '" << name << "'\n";
     cli::print_main_help(std::cerr);

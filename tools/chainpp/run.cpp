@@ -1,0 +1,106 @@
+// chainpp run CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]:
+// runs a pipeline of CONFIG on its inputs (or standard input) and prints its output.
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace cli {
+namespace {
+
+using Poco::Util::OptionSet;
+
+/// Prints one streamed piece as it arrives.
+void print_piece(const chainpp::Value& piece) {
+  if (piece.is_json()) {
+    std::cout << piece.as_json().dump() << '\n';
+  } else {
+    std::cout << piece.to_text();
+  }
+  std::cout.flush();
+}
+
+/// The final value as JSON: a streamed chunk becomes the message it merges into.
+chainpp::Json final_json(const chainpp::Value& v) {
+  if (v.is_chunk()) return v.as_chunk().to_message().to_json();
+  return v.to_json();
+}
+
+OptionSet run_options() {
+  OptionSet set;
+  set.addOption(pipeline_flag("the pipeline to run (default: the only one)"));
+  set.addOption(valued("input", "KEY=VALUE", "a pipeline input variable (repeatable)").repeatable(true));
+  set.addOption(stream_flag("print the output as it arrives"));
+  set.addOption(json_flag("print the final result as one JSON object"));
+  set.addOption(usage_flag("print token totals and the cost after the result"));
+  return set;
+}
+
+int run_command(const Options& opts, const std::vector<std::string>& args) {
+  const std::string config_path = only_config(args, "run");
+  chainpp::ValueMap inputs;
+  if (auto it = opts.find("input"); it != opts.end()) {
+    for (const auto& kv : it->second) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) throw UsageError("--input expects KEY=VALUE, got '" + kv + "'");
+      inputs[kv.substr(0, eq)] = chainpp::Value(kv.substr(eq + 1));
+    }
+  }
+  chainpp::App app = chainpp::load_app(config_path);
+  const std::string name = pipeline_option(app, opts, config_path);
+  chainpp::RunnablePtr pipeline = app.pipeline(name);
+  const std::vector<std::string> needed = app.pipeline_inputs(name);
+  for (const auto& var : needed) {
+    if (!inputs.count(var))
+      throw UsageError("missing input '" + var + "' for pipeline '" + name + "' (pass --input " + var + "=VALUE)");
+  }
+  // A pipeline that starts with a model takes its one input as the human
+  // message, or standard input when no --input is given.
+  chainpp::Value input(inputs);
+  if (needed.empty() && inputs.size() == 1) input = inputs.begin()->second;
+  if (needed.empty() && inputs.empty()) {
+    if (::isatty(STDIN_FILENO))
+      throw UsageError("pipeline '" + name + "' starts with a model: pass the message with --input message=TEXT " +
+                       "or on standard input");
+    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    input = chainpp::Value(text);
+  }
+
+  chainpp::RunConfig config;
+  std::shared_ptr<chainpp::UsageCostHandler> usage;
+  if (has(opts, "usage")) usage = usage_handler(app, config);
+
+  if (has(opts, "stream")) {
+    chainpp::Value merged;
+    bool first = true;
+    for (auto& piece : pipeline->stream(input, config)) {
+      if (!has(opts, "json")) print_piece(piece);
+      merged = first ? piece : chainpp::merge_values(merged, piece);
+      first = false;
+    }
+    if (has(opts, "json"))
+      std::cout << final_json(merged).dump() << '\n';
+    else if (!merged.is_json())
+      std::cout << '\n';
+  } else {
+    chainpp::Value result = pipeline->invoke(input, config);
+    if (has(opts, "json"))
+      std::cout << final_json(result).dump() << '\n';
+    else
+      std::cout << result.to_text() << '\n';
+  }
+  if (usage) std::cout << usage->summary() << '\n';
+  return exit_ok;
+}
+
+}  // namespace
+
+const Command run{"run", "CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]",
+                  "Runs a pipeline of CONFIG and prints its output.", &run_options, &run_command};
+
+}  // namespace cli
