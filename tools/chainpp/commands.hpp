@@ -7,7 +7,9 @@
 #include <chainpp/app.hpp>
 #include <chainpp/usage_cost.hpp>
 
+#include <atomic>
 #include <memory>
+#include <string>
 
 namespace cli {
 
@@ -15,10 +17,29 @@ namespace cli {
 extern const Command run;
 /// chainpp chat: talks to a model, one message or a conversation (chat.cpp).
 extern const Command chat;
+/// chainpp batch: runs a pipeline over a JSONL file of inputs, resumably
+/// (batch.cpp; with --azure-batch, remote_batch_command).
+extern const Command batch;
+/// chainpp batch-status: prints the status of an Azure OpenAI batch (azure_batch.cpp).
+extern const Command batch_status;
+/// chainpp batch-fetch: waits for an Azure OpenAI batch and writes its results (azure_batch.cpp).
+extern const Command batch_fetch;
+/// chainpp batch-cancel: asks Azure OpenAI to cancel a batch (azure_batch.cpp).
+extern const Command batch_cancel;
 
 /// A UsageCostHandler for --usage: the configuration's own, or one priced by
 /// pricing.yaml beside the configuration file (unpriced when there is none),
 /// added to `config` (pricing.cpp).
 std::shared_ptr<chainpp::UsageCostHandler> usage_handler(const chainpp::App& app, chainpp::RunConfig& config);
+
+/// Set by the first SIGINT of a batch; a second one ends the process at once (batch.cpp).
+extern std::atomic<bool> batch_interrupted;
+/// The SIGINT handler while a batch runs or is waited for: sets
+/// batch_interrupted, says so on standard error and restores the default.
+void on_batch_sigint(int);
+
+/// chainpp batch --azure-batch: submits the inputs as one Azure OpenAI batch
+/// and, unless --detach, waits for its results (azure_batch.cpp).
+int remote_batch_command(const Options& opts, const std::string& config_path);
 
 }  // namespace cli
