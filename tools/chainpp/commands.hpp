@@ -26,6 +26,10 @@ extern const Command batch_status;
 extern const Command batch_fetch;
 /// chainpp batch-cancel: asks Azure OpenAI to cancel a batch (azure_batch.cpp).
 extern const Command batch_cancel;
+/// chainpp plugins: lists the plugins found and what they provide (plugins.cpp).
+extern const Command plugins;
+/// chainpp validate: loads a configuration without calling any model (validate.cpp).
+extern const Command validate;
 
 /// A UsageCostHandler for --usage: the configuration's own, or one priced by
 /// pricing.yaml beside the configuration file (unpriced when there is none),

@@ -17,6 +17,8 @@ using Poco::Util::Option;
 using Poco::Util::OptionSet;
 using chainpp::join;
 
+OptionSet no_options() { return OptionSet(); }
+
 Option flag(const char* name, const char* description) { return Option(name, "", description).required(false); }
 Option valued(const char* name, const char* arg, const char* description) {
   return Option(name, "", description).required(false).argument(arg);

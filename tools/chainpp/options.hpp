@@ -45,6 +45,9 @@ struct Command {
   int (*run)(const Options& opts, const std::vector<std::string>& args);
 };
 
+/// The flags of a command that takes none (but --help).
+Poco::Util::OptionSet no_options();
+
 /// A flag without a value (--name).
 Poco::Util::Option flag(const char* name, const char* description);
 /// A flag with a value (--name ARG).
