@@ -38,11 +38,11 @@ using Options = std::map<std::string, std::vector<std::string>>;
 
 /// A command of the CLI: its name, its help text, its flags and what it runs.
 struct Command {
-  const char* name;
-  const char* usage;
-  const char* description;
-  Poco::Util::OptionSet (*options)();
-  int (*run)(const Options& opts, const std::vector<std::string>& args);
+  const char* name;         ///< what follows "chainpp" on the command line ("batch-fetch")
+  const char* usage;        ///< the --help usage line after "chainpp NAME"
+  const char* description;  ///< the --help text above the flags
+  Poco::Util::OptionSet (*options)();  ///< its flags (--help is added to them)
+  int (*run)(const Options& opts, const std::vector<std::string>& args);  ///< runs it; the exit code
 };
 
 /// The flags of a command that takes none (but --help).
