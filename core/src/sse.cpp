@@ -157,3 +157,60 @@ bool SseParser::finish() {
 }
 
 }  // namespace chainpp
+
+// ---------------------------------------------------------------- SseEventReader
+
+namespace chainpp {
+
+SseEventReader::SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider)
+    : body_(std::move(body)), provider_(std::move(provider)) {}
+
+const SseEvent* SseEventReader::next() {
+  for (;;) {
+    if (const SseEvent* event = parser_.next_event()) {
+      if (event->data.empty()) continue;
+      ++events_;
+      return event;
+    }
+    if (parser_.done()) {
+      // Read the (empty) rest so that the connection goes back to the pool.
+      unfed_ = {};
+      if (!ended_) {
+        while (body_->read()) {
+        }
+        ended_ = true;
+      }
+      return nullptr;
+    }
+    if (!unfed_.empty()) {
+      // At most 4 KiB at a time: the parser keeps a slot (and its buffers)
+      // per event of a piece, a few per stream rather than one per event of
+      // a 64 KiB read.
+      constexpr std::size_t kPiece = 4096;
+      const std::string_view piece = unfed_.substr(0, kPiece);
+      unfed_.remove_prefix(piece.size());
+      parser_.feed(piece);
+      continue;
+    }
+    if (!ended_) {
+      if (auto bytes = body_->read()) {
+        unfed_ = *bytes;
+      } else {
+        parser_.finish();
+        ended_ = true;
+      }
+      continue;
+    }
+    ProviderErrorInfo info;
+    info.provider = provider_;
+    info.status = body_->status();
+    info.request_id = body_->request_id();
+    info.attempts = body_->attempts();
+    std::string message = provider_ + ": the stream ended without [DONE] after " + std::to_string(events_) +
+                          (events_ == 1 ? " event" : " events") + " (truncated)";
+    if (!info.request_id.empty()) message += " (request id " + info.request_id + ")";
+    throw BadResponseError(message, info);
+  }
+}
+
+}  // namespace chainpp

@@ -284,6 +284,38 @@ TEST_CASE("a stream without [DONE] is reported truncated with every chunk kept")
   CHECK(s.data.size() == 7);
 }
 
+TEST_CASE("SseEventReader: each event with data, then nullptr at [DONE], the connection pooled") {
+  HttpClient client;
+  SseEventReader events(client.open(azure(kSeedStreamBody), fast()), "azure_openai");
+  std::vector<std::string> data;
+  while (const SseEvent* e = events.next()) data.push_back(e->data);
+  REQUIRE(data.size() == 7);
+  CHECK(events.events() == 7);
+  CHECK(Json::parse(data[0]).at("choices").as_array().empty());  // the prompt filter results
+  CHECK(events.next() == nullptr);
+  CHECK(events.response().status() == 200);
+  CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE("SseEventReader: a body without [DONE] gives every event, then the truncation error") {
+  HttpClient client;
+  SseEventReader events(client.open(azure(kSeedStreamBody, "no-done"), fast()), "azure_openai");
+  int n = 0;
+  try {
+    while (events.next()) ++n;
+    FAIL("expected BadResponseError");
+  } catch (const BadResponseError& e) {
+    CHECK(n == 7);
+    const std::string id = events.response().request_id();
+    REQUIRE_FALSE(id.empty());
+    CHECK(std::string(e.what()) ==
+          "azure_openai: the stream ended without [DONE] after 7 events (truncated) (request id " + id + ")");
+    CHECK(e.status() == 200);
+    CHECK(e.request_id() == id);
+    CHECK(e.attempts() == 1);
+  }
+}
+
 TEST_CASE("an error event mid-stream arrives after the chunks before it") {
   HttpClient client;
   auto body = client.open(azure(kSeedStreamBody, "error-mid-stream"), fast());

@@ -3,8 +3,10 @@
 // interpretation) for streamed model responses. Feed it bytes as they arrive,
 // in pieces of any size; it yields the same events whatever the split.
 #include <chainpp/export.hpp>
+#include <chainpp/http.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +79,38 @@ private:
   bool skip_lf_ = false;  // the previous piece ended with CR: a leading LF belongs to it
   bool done_ = false;
   bool finished_ = false;
+};
+
+/// The events of a streamed HTTP response, read as they arrive: the one SSE
+/// pump every provider's stream pulls from.
+///
+///   SseEventReader events(HttpClient::shared().open(request, transport), "azure_openai");
+///   while (const SseEvent* e = events.next()) decode(e->data);
+class CHAINPP_API SseEventReader {
+public:
+  /// Reads the events of `body`; `provider` names the caller in errors.
+  SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider);
+
+  /// The next event that carries data, or nullptr once `data: [DONE]` arrived
+  /// (the rest of the body is read then, so that its connection goes back to
+  /// the pool). The event stays valid until the next call. Throws what
+  /// HttpBodyStream::read() throws, and BadResponseError when the body ends
+  /// before [DONE]: "azure_openai: the stream ended without [DONE] after
+  /// 3 events (truncated) (request id X)".
+  const SseEvent* next();
+
+  /// The response: status, headers, request id, attempts.
+  const HttpBodyStream& response() const { return *body_; }
+  /// Events returned by next() so far.
+  int events() const { return events_; }
+
+private:
+  std::unique_ptr<HttpBodyStream> body_;
+  std::string provider_;
+  SseParser parser_;
+  std::string_view unfed_;  // of the last body read (valid until the next): fed to the parser in pieces
+  int events_ = 0;
+  bool ended_ = false;
 };
 
 }  // namespace chainpp
