@@ -7,14 +7,10 @@
 #include <array>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <optional>
-#include <tuple>
 #include <utility>
 
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -264,6 +260,8 @@ ProviderErrorInfo info_for(const ResponseShape& shape) {
   throw BadResponseError(msg, info_for(shape));
 }
 
+// The general path's one reading of a body: Json::parse, its error message in
+// a BadResponseError for malformed text.
 Json parse_json(std::string_view body, const ResponseShape& shape) {
   try {
     return Json::parse(body);
@@ -272,176 +270,17 @@ Json parse_json(std::string_view body, const ResponseShape& shape) {
   }
 }
 
-// Responses are parsed once into a RapidJSON document whose memory comes from
-// buffers on the stack (heap only for unusually large bodies); only the
-// sub-objects that end up in response_metadata become chainpp::Json. The
-// document accepts exactly what Json::parse accepts: the same reader flags,
-// the same nesting limit, and its error message for anything else.
-constexpr unsigned kParseFlags = rapidjson::kParseNanAndInfFlag | rapidjson::kParseValidateEncodingFlag;  // as Json::parse
-// For text already known to be valid UTF-8: the same result without the
-// reader's per-character encoding check.
-constexpr unsigned kParseFlagsValidUtf8 = kParseFlags & ~rapidjson::kParseValidateEncodingFlag;
-constexpr std::size_t kMaxDepth = 512;                            // as Json::parse
-using Value = rapidjson::Value;
-using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
-                                            rapidjson::MemoryPoolAllocator<>>;
-
-// Forwards the reader's events to the document, refusing nesting deeper than kMaxDepth.
-class DepthLimitedHandler {
-public:
-  explicit DepthLimitedHandler(Document& doc) : doc_(doc) {}
-  bool Null() { return doc_.Null(); }
-  bool Bool(bool b) { return doc_.Bool(b); }
-  bool Int(int i) { return doc_.Int(i); }
-  bool Uint(unsigned u) { return doc_.Uint(u); }
-  bool Int64(std::int64_t i) { return doc_.Int64(i); }
-  bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
-  bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
-  bool StartObject() { return enter() && doc_.StartObject(); }
-  bool EndObject(rapidjson::SizeType n) { return leave() && doc_.EndObject(n); }
-  bool StartArray() { return enter() && doc_.StartArray(); }
-  bool EndArray(rapidjson::SizeType n) { return leave() && doc_.EndArray(n); }
-
-private:
-  bool enter() {
-    if (depth_ == kMaxDepth) return false;
-    ++depth_;
-    return true;
-  }
-  bool leave() {
-    --depth_;
-    return true;
-  }
-  Document& doc_;
-  std::size_t depth_ = 0;
-};
-
-class ParsedDocument {
-public:
-  ParsedDocument() : values_(value_buffer_, sizeof value_buffer_), stack_(stack_buffer_, sizeof stack_buffer_),
-                     doc_(&values_, sizeof stack_buffer_, &stack_) {}
-
-  // Parses `text` (copied, then parsed in place: a NUL byte ends the input
-  // for this reader as for Json::parse's). Malformed input raises the same
-  // BadResponseError as parse_json.
-  const Value& parse(std::string_view text, const ResponseShape& shape) {
-    char* buf = text.size() < sizeof text_buffer_ ? text_buffer_ : (heap_.resize(text.size() + 1), heap_.data());
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    const bool valid_utf8 = utf8_error_offset(text) == std::string_view::npos;
-    rapidjson::ParseResult result;
-    auto generate = [&](Document& doc) {
-      DepthLimitedHandler handler(doc);
-      rapidjson::Reader reader;
-      rapidjson::InsituStringStream in(buf);
-      result = valid_utf8 ? reader.Parse<rapidjson::kParseInsituFlag | kParseFlagsValidUtf8>(in, handler)
-                          : reader.Parse<rapidjson::kParseInsituFlag | kParseFlags>(in, handler);
-      return !result.IsError();
-    };
-    doc_.Populate(generate);
-    if (result.IsError()) {
-      parse_json(text, shape);  // throws with Json::parse's message
-      bad_response(shape, rapidjson::GetParseError_En(result.Code()));
-    }
-    return doc_;
-  }
-
-private:
-  char value_buffer_[8192];
-  char stack_buffer_[2048];
-  char text_buffer_[4096];
-  std::string heap_;
-  rapidjson::MemoryPoolAllocator<> values_;
-  rapidjson::MemoryPoolAllocator<> stack_;
-  Document doc_;
-};
-
-// The member `key` of `v`, or nullptr (also when `v` is not an object).
-const Value* member(const Value& v, const char* key) {
-  if (!v.IsObject()) return nullptr;
-  auto it = v.FindMember(key);
-  return it == v.MemberEnd() ? nullptr : &it->value;
-}
-
-// The first member of `v` named by each of `keys`, in one pass over `v`
-// (nullptr for an absent key, all nullptr when `v` is not an object).
-template <std::size_t N>
-std::array<const Value*, N> members(const Value& v, const std::array<std::string_view, N>& keys) {
-  std::array<const Value*, N> found{};
-  if (!v.IsObject()) return found;
-  for (const auto& m : v.GetObject()) {
-    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
-    for (std::size_t i = 0; i < N; ++i) {
-      if (name.size() == keys[i].size() && name == keys[i]) {
-        if (!found[i]) found[i] = &m.value;
-        break;
-      }
-    }
-  }
-  return found;
-}
-
-bool is_string(const Value* v) { return v && v->IsString(); }
-
-// The JSON type name of `v`, as chainpp::to_string(Json::Type) names it.
-const char* type_name(const Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
-    case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "boolean";
-    case rapidjson::kStringType: return "string";
-    case rapidjson::kNumberType: return v.IsInt64() ? "integer" : "number";
-    case rapidjson::kArrayType: return "array";
-    case rapidjson::kObjectType: return "object";
-  }
-  return "?";
-}
-
 // Throws "<what> is <type>, expected <expected>" unless `v` is absent, null or of `type`.
-void expect_type(const ResponseShape& shape, const Value* v, rapidjson::Type type, const std::string& what,
+void expect_type(const ResponseShape& shape, const Json* v, Json::Type type, const std::string& what,
                  const char* expected) {
-  if (v && !v->IsNull() && v->GetType() != type)
-    bad_response(shape, what + " is " + type_name(*v) + ", expected " + expected);
+  if (v && !v->is_null() && v->type() != type)
+    bad_response(shape, what + " is " + to_string(v->type()) + ", expected " + expected);
 }
-std::string string_of(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
 // The text of `v` when it is a string.
-std::optional<std::string_view> string_view_of(const Value* v) {
-  if (!is_string(v)) return std::nullopt;
-  return std::string_view(v->GetString(), v->GetStringLength());
+std::optional<std::string_view> string_view_of(const Json* v) {
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string_view(v->as_string());
 }
-
-// The Json that Json::parse would build for `v` (same number types, member order and duplicates).
-Json to_json(const Value& v) {
-  switch (v.GetType()) {
-    case rapidjson::kNullType: return Json();
-    case rapidjson::kFalseType: return Json(false);
-    case rapidjson::kTrueType: return Json(true);
-    case rapidjson::kStringType: return Json(string_of(v));
-    case rapidjson::kNumberType:
-      if (v.IsDouble()) return Json(v.GetDouble());
-      if (v.IsInt64()) return Json(static_cast<long long>(v.GetInt64()));
-      return Json(static_cast<double>(v.GetUint64()));
-    case rapidjson::kArrayType: {
-      JsonArray a;
-      a.reserve(v.Size());
-      for (const auto& e : v.GetArray()) a.push_back(to_json(e));
-      return Json(std::move(a));
-    }
-    case rapidjson::kObjectType: {
-      JsonObject o;
-      o.reserve(v.MemberCount());
-      for (const auto& m : v.GetObject())
-        o.emplace_back(std::piecewise_construct, std::forward_as_tuple(m.name.GetString(), m.name.GetStringLength()),
-                       std::forward_as_tuple(to_json(m.value)));
-      return Json(std::move(o));
-    }
-  }
-  return Json();
-}
-
 
 // "violence (severity medium), jailbreak (detected)" for the filtered categories.
 std::string filtered_categories(const Json& results) {
@@ -572,8 +411,8 @@ bool scan_members(JsonScan& s, const std::array<std::string_view, N>& names, OnM
 }
 
 // What a completion's AIMessage is made of, read by the scanner or from the
-// parsed document. The views point into the body, the document or the
-// scanner's storage, which outlive assemble_completion().
+// parsed Json. The views point into the body, the Json or the scanner's
+// storage, which outlive assemble_completion().
 struct CompletionParts {
   std::optional<std::string_view> model, content, refusal;
   std::optional<Json> fingerprint, prompt_filter, usage, tool_calls, finish, logprobs, filter;
@@ -675,37 +514,37 @@ AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
 }
 
 AIMessage parse_completion_full(std::string_view body, const ResponseShape& shape) {
-  ParsedDocument parsed;
-  const Value& j = parsed.parse(body, shape);
-  if (!j.IsObject()) bad_response(shape, "expected a JSON object");
-  const Value* choices = member(j, "choices");
-  expect_type(shape, choices, rapidjson::kArrayType, "choices", "an array");
-  if (!choices || !choices->IsArray() || choices->Empty()) bad_response(shape, "the response has no choices");
-  const Value& choice = (*choices)[0];
-  const Value* message = member(choice, "message");
-  expect_type(shape, message, rapidjson::kObjectType, "choices[0].message", "an object");
-  if (!message || !message->IsObject()) bad_response(shape, "choices[0] has no message");
+  // The parts are moved out of `j` (distinct members: the views into it stay valid).
+  Json j = parse_json(body, shape);
+  if (!j.is_object()) bad_response(shape, "expected a JSON object");
+  Json* choices = j.find("choices");
+  expect_type(shape, choices, Json::Type::array, "choices", "an array");
+  if (!choices || !choices->is_array() || choices->empty()) bad_response(shape, "the response has no choices");
+  Json& choice = choices->as_array()[0];
+  Json* message = choice.find("message");
+  expect_type(shape, message, Json::Type::object, "choices[0].message", "an object");
+  if (!message || !message->is_object()) bad_response(shape, "choices[0] has no message");
 
   CompletionParts parts;
-  const Value* content = member(*message, "content");
-  expect_type(shape, content, rapidjson::kStringType, "choices[0].message.content", "a string or null");
+  const Json* content = message->find("content");
+  expect_type(shape, content, Json::Type::string, "choices[0].message.content", "a string or null");
   parts.content = string_view_of(content);
-  const Value* calls = member(*message, "tool_calls");
-  expect_type(shape, calls, rapidjson::kArrayType, "choices[0].message.tool_calls", "an array");
-  if (calls && calls->IsArray()) parts.tool_calls = to_json(*calls);
-  parts.refusal = string_view_of(member(*message, "refusal"));
-  if (const Value* usage = member(j, "usage"); usage && usage->IsObject()) parts.usage = to_json(*usage);
-  parts.model = string_view_of(member(j, "model"));
-  if (const Value* v = member(j, "system_fingerprint")) parts.fingerprint = to_json(*v);
-  if (const Value* v = member(j, "prompt_filter_results")) parts.prompt_filter = to_json(*v);
-  if (const Value* v = member(choice, "finish_reason")) parts.finish = to_json(*v);
-  if (const Value* v = member(choice, "logprobs")) parts.logprobs = to_json(*v);
-  if (const Value* v = member(choice, "content_filter_results")) parts.filter = to_json(*v);
+  Json* calls = message->find("tool_calls");
+  expect_type(shape, calls, Json::Type::array, "choices[0].message.tool_calls", "an array");
+  if (calls && calls->is_array()) parts.tool_calls = std::move(*calls);
+  parts.refusal = string_view_of(message->find("refusal"));
+  if (Json* usage = j.find("usage"); usage && usage->is_object()) parts.usage = std::move(*usage);
+  parts.model = string_view_of(j.find("model"));
+  if (Json* v = j.find("system_fingerprint")) parts.fingerprint = std::move(*v);
+  if (Json* v = j.find("prompt_filter_results")) parts.prompt_filter = std::move(*v);
+  if (Json* v = choice.find("finish_reason")) parts.finish = std::move(*v);
+  if (Json* v = choice.find("logprobs")) parts.logprobs = std::move(*v);
+  if (Json* v = choice.find("content_filter_results")) parts.filter = std::move(*v);
   return assemble_completion(parts, shape);
 }
 
 // What a chunk is made of, read from one event. The views point into the
-// event's text, the parsed document or the scanner's storage, which outlive
+// event's text, the parsed Json or the scanner's storage, which outlive
 // assemble().
 struct StreamDecoder::Parts {
   std::optional<std::string_view> model, fingerprint, content, refusal, finish;
@@ -830,19 +669,16 @@ void StreamDecoder::remember_template(std::string_view data, const Parts& parts,
 }
 
 AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
-  ParsedDocument parsed;
-  const Value& j = parsed.parse(data, shape_);
-  if (!j.IsObject()) bad_response(shape_, "stream event is not a JSON object");
-  const auto [error, model, fingerprint, prompt_filter, usage_value, choices] = members<6>(
-      j, {"error", "model", "system_fingerprint", "prompt_filter_results", "usage", "choices"});
-  if (error && !error->IsNull()) {
-    const Json body = to_json(j);
-    const Json& err = body.at("error");
+  // The parts are moved out of `j` (distinct members: the views into it stay valid).
+  Json j = parse_json(data, shape_);
+  if (!j.is_object()) bad_response(shape_, "stream event is not a JSON object");
+  if (const Json* error = j.find("error"); error && !error->is_null()) {
+    const Json& err = *error;
     ProviderErrorInfo info = info_for(shape_);
     info.code = err.is_object() ? err.value("code", "") : "";
     info.provider_message = err.is_object() ? err.value("message", "") : err.is_string() ? err.as_string() : "";
     if (info.provider_message.empty()) info.provider_message = err.dump();
-    info.body = body;
+    info.body = j;
     std::string msg = shape_.provider + ": error in stream";
     if (!info.code.empty()) msg += " " + info.code;
     msg += ": " + info.provider_message;
@@ -851,28 +687,29 @@ AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
   }
 
   Parts parts;
-  parts.model = string_view_of(model);
-  parts.fingerprint = string_view_of(fingerprint);
-  if (prompt_filter && prompt_filter->IsArray()) parts.prompt_filter = to_json(*prompt_filter);
-  if (usage_value && usage_value->IsObject()) {
-    parts.usage = to_json(*usage_value);
+  parts.model = string_view_of(j.find("model"));
+  parts.fingerprint = string_view_of(j.find("system_fingerprint"));
+  if (Json* v = j.find("prompt_filter_results"); v && v->is_array()) parts.prompt_filter = std::move(*v);
+  if (Json* v = j.find("usage"); v && v->is_object()) {
+    parts.usage = std::move(*v);
     check_usage(shape_, *parts.usage);
   }
-  expect_type(shape_, choices, rapidjson::kArrayType, "choices", "an array");
-  if (choices && choices->IsArray() && !choices->Empty()) {
-    const auto [delta, filter, logprobs, finish] =
-        members<4>((*choices)[0], {"delta", "content_filter_results", "logprobs", "finish_reason"});
-    expect_type(shape_, delta, rapidjson::kObjectType, "choices[0].delta", "an object");
-    if (delta && delta->IsObject()) {
-      const auto [content, calls, refusal] = members<3>(*delta, {"content", "tool_calls", "refusal"});
-      expect_type(shape_, content, rapidjson::kStringType, "choices[0].delta.content", "a string or null");
+  Json* choices = j.find("choices");
+  expect_type(shape_, choices, Json::Type::array, "choices", "an array");
+  if (choices && choices->is_array() && !choices->empty()) {
+    Json& choice = choices->as_array()[0];
+    Json* delta = choice.find("delta");
+    expect_type(shape_, delta, Json::Type::object, "choices[0].delta", "an object");
+    if (delta && delta->is_object()) {
+      const Json* content = delta->find("content");
+      expect_type(shape_, content, Json::Type::string, "choices[0].delta.content", "a string or null");
       parts.content = string_view_of(content);
-      if (calls && calls->IsArray()) parts.tool_calls = to_json(*calls);
-      parts.refusal = string_view_of(refusal);
+      if (Json* calls = delta->find("tool_calls"); calls && calls->is_array()) parts.tool_calls = std::move(*calls);
+      parts.refusal = string_view_of(delta->find("refusal"));
     }
-    if (filter) parts.filter = to_json(*filter);
-    if (logprobs && logprobs->IsObject()) parts.logprobs = to_json(*logprobs);
-    parts.finish = string_view_of(finish);
+    if (Json* v = choice.find("content_filter_results")) parts.filter = std::move(*v);
+    if (Json* v = choice.find("logprobs"); v && v->is_object()) parts.logprobs = std::move(*v);
+    parts.finish = string_view_of(choice.find("finish_reason"));
   }
   return assemble(parts);
 }

@@ -37,8 +37,8 @@ struct ResponseShape {
 /// Bodies of the common shape are read by a scanner that builds only what
 /// the message keeps; any other body takes parse_completion_full.
 AIMessage parse_completion(std::string_view body, const ResponseShape& shape);
-/// The same result through the general path (the body parsed as a JSON
-/// document first); tests and the fuzzer compare the two.
+/// The same result through the general path (the body parsed by Json::parse
+/// first); tests and the fuzzer compare the two.
 AIMessage parse_completion_full(std::string_view body, const ResponseShape& shape);
 
 /// Turns stream events (each SSE `data:` payload) into chunks.
@@ -53,8 +53,8 @@ public:
   /// tool-call deltas) are read by a scanner that builds only what the chunk
   /// keeps; any other event takes decode_full.
   AIMessageChunk decode(std::string_view data);
-  /// The same result through the general path (the whole event parsed as a
-  /// JSON document first); tests and the fuzzer compare the two.
+  /// The same result through the general path (the whole event parsed by
+  /// Json::parse first); tests and the fuzzer compare the two.
   AIMessageChunk decode_full(std::string_view data);
   /// How many events decode() read with the scanner.
   std::size_t scanned_events() const { return scanned_; }
