@@ -1,0 +1,246 @@
+// StreamDecoder: stream events read from the template of the event before,
+// by the scanner, or by the general path (Json::parse) for any other event.
+#include "openai_wire.hpp"
+
+#include "json_scan.hpp"
+#include "response_common.hpp"
+
+#include <chainpp/errors.hpp>
+
+#include <limits>
+#include <optional>
+#include <utility>
+
+namespace chainpp::openai_wire {
+
+// What a chunk is made of, read from one event. The views point into the
+// event's text, the parsed Json or the scanner's storage, which outlive
+// assemble().
+struct StreamDecoder::Parts {
+  std::optional<std::string_view> model, fingerprint, content, refusal, finish;
+  std::optional<Json> prompt_filter, usage, tool_calls, filter, logprobs;
+};
+
+namespace {
+
+// Appends the tool-call deltas of `calls` to `out` (a call without an index
+// takes its position in the array).
+void tool_call_chunks_from(const ResponseShape& shape, const Json& calls, std::vector<ToolCallChunk>& out) {
+  if (!calls.is_array()) return;
+  int position = 0;
+  for (const auto& c : calls.as_array()) {
+    ToolCallChunk chunk;
+    if (const Json* i = c.find("index"); i && i->is_number()) {
+      if (!i->is_integer() || i->as_int() < 0 || i->as_int() > std::numeric_limits<int>::max())
+        bad_response(shape, "choices[0].delta.tool_calls[" + std::to_string(position) + "].index is " + i->dump() +
+                                ", expected a non-negative integer");
+      chunk.index = static_cast<int>(i->as_int());
+    } else {
+      chunk.index = position;
+    }
+    ++position;
+    if (const Json* id = c.find("id"); id && id->is_string()) chunk.id = id->as_string();
+    if (const Json* fn = c.find("function"); fn && fn->is_object()) {
+      if (const Json* n = fn->find("name"); n && n->is_string()) chunk.name = n->as_string();
+      if (const Json* a = fn->find("arguments"); a && a->is_string()) chunk.args = a->as_string();
+    }
+    out.push_back(std::move(chunk));
+  }
+}
+
+// Reads a stream event of the common shape into `p`. False when the event is
+// not of that shape (an `error` member, a member of an unexpected type, a
+// number the scanner does not build) or not valid JSON: decode_full then
+// gives the chunk or the error.
+bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, Json& filter,
+                std::string_view& content_token) {
+  auto delta = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0: {  // content: its token's place is noted for the template
+        if (next != '"') return next == 'n' && s.skip();
+        const char* begin = s.position();
+        if (!scan_string(s, p.content)) return false;
+        content_token = std::string_view(begin, static_cast<std::size_t>(s.position() - begin));
+        return true;
+      }
+      case 1: return next == '[' ? s.value(p.tool_calls.emplace()) : s.skip();              // tool_calls
+      default: return next == '"' ? scan_string(s, p.refusal) : s.skip();                  // refusal
+    }
+  };
+  auto choice = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0:  // delta
+        return next == '{' ? scan_members<3>(s, {"content", "tool_calls", "refusal"}, delta)
+                           : next == 'n' && s.skip();
+      case 1: {  // content_filter_results: usually the text of the event before
+        if (s.match(filter_text)) {
+          p.filter = filter;
+          return true;
+        }
+        const char* start = s.position();
+        if (!s.value(p.filter.emplace())) return false;
+        filter_text.assign(start, s.position());
+        filter = *p.filter;
+        return true;
+      }
+      case 2: return next == '{' ? s.value(p.logprobs.emplace()) : s.skip();      // logprobs
+      default: return next == '"' ? scan_string(s, p.finish) : s.skip();          // finish_reason
+    }
+  };
+  auto choices = [&] {
+    if (!s.consume('[')) return false;
+    if (s.consume(']')) return true;
+    if (s.peek() == '{' ? !scan_members<4>(s, {"delta", "content_filter_results", "logprobs", "finish_reason"}, choice)
+                        : !s.skip())
+      return false;
+    while (s.consume(','))
+      if (!s.skip()) return false;
+    return s.consume(']');
+  };
+  auto event = [&](std::size_t i, char next) {
+    switch (i) {
+      case 0: return false;                                                               // error
+      case 1: return next == '"' ? scan_string(s, p.model) : s.skip();                    // model
+      case 2: return next == '"' ? scan_string(s, p.fingerprint) : s.skip();              // system_fingerprint
+      case 3: return next == '[' ? s.value(p.prompt_filter.emplace()) : s.skip();         // prompt_filter_results
+      case 4: return next == '{' ? s.value(p.usage.emplace()) : s.skip();                 // usage
+      default: return next == '[' ? choices() : next == 'n' && s.skip();                  // choices
+    }
+  };
+  return scan_members<6>(s, {"error", "model", "system_fingerprint", "prompt_filter_results", "usage", "choices"},
+                         event) &&
+         s.at_end();
+}
+
+}  // namespace
+
+AIMessageChunk StreamDecoder::decode(std::string_view data) {
+  scan_scratch_.clear();
+  if (template_ && data.size() > template_->prefix.size() + template_->suffix.size() &&
+      data.starts_with(template_->prefix) && data.ends_with(template_->suffix)) {
+    // The same text as the template's event around a new content token: if
+    // that token is one JSON string, the event reads as the template's with
+    // this content.
+    const std::string_view token = data.substr(
+        template_->prefix.size(), data.size() - template_->prefix.size() - template_->suffix.size());
+    JsonScan scan(token, scan_scratch_);
+    Parts parts;
+    std::string_view content;
+    if (scan.string(content) && scan.position() == token.data() + token.size()) {
+      template_misses_ = 0;
+      ++scanned_;
+      parts.content = content;
+      parts.model = template_->model;
+      parts.fingerprint = template_->fingerprint;
+      parts.finish = template_->finish;
+      parts.filter = template_->filter;
+      return assemble(parts);
+    }
+  }
+  JsonScan scan(data, scan_scratch_);
+  Parts parts;
+  std::string_view content_token;
+  if (!scan_event(scan, parts, filter_text_, filter_, content_token)) return decode_full(data);
+  ++scanned_;
+  if (parts.usage) check_usage(shape_, *parts.usage);
+  remember_template(data, parts, content_token);
+  return assemble(parts);
+}
+
+void StreamDecoder::remember_template(std::string_view data, const Parts& parts, std::string_view content_token) {
+  constexpr int kMaxMisses = 8;  // then the chunks differ elsewhere too (a per-chunk field): stop rebuilding
+  if (template_ && ++template_misses_ > kMaxMisses) return;
+  // Only events whose other parts the template keeps: the common content chunk.
+  if (content_token.empty() || parts.prompt_filter || parts.usage || parts.tool_calls || parts.logprobs ||
+      parts.refusal)
+    return;
+  ContentTemplate& t = template_.emplace();
+  t.prefix = data.substr(0, static_cast<std::size_t>(content_token.data() - data.data()));
+  t.suffix = data.substr(t.prefix.size() + content_token.size());
+  if (parts.model) t.model = std::string(*parts.model);
+  if (parts.fingerprint) t.fingerprint = std::string(*parts.fingerprint);
+  if (parts.finish) t.finish = std::string(*parts.finish);
+  t.filter = parts.filter;
+}
+
+AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
+  // The parts are moved out of `j` (distinct members: the views into it stay valid).
+  Json j = parse_json(data, shape_);
+  if (!j.is_object()) bad_response(shape_, "stream event is not a JSON object");
+  if (const Json* error = j.find("error"); error && !error->is_null()) {
+    const Json& err = *error;
+    ProviderErrorInfo info = info_for(shape_);
+    info.code = err.is_object() ? err.value("code", "") : "";
+    info.provider_message = err.is_object() ? err.value("message", "") : err.is_string() ? err.as_string() : "";
+    if (info.provider_message.empty()) info.provider_message = err.dump();
+    info.body = j;
+    std::string msg = shape_.provider + ": error in stream";
+    if (!info.code.empty()) msg += " " + info.code;
+    msg += ": " + info.provider_message;
+    if (!shape_.request_id.empty()) msg += " (request id " + shape_.request_id + ")";
+    throw ServerError(msg, info);
+  }
+
+  Parts parts;
+  parts.model = string_view_of(j.find("model"));
+  parts.fingerprint = string_view_of(j.find("system_fingerprint"));
+  if (Json* v = j.find("prompt_filter_results"); v && v->is_array()) parts.prompt_filter = std::move(*v);
+  if (Json* v = j.find("usage"); v && v->is_object()) {
+    parts.usage = std::move(*v);
+    check_usage(shape_, *parts.usage);
+  }
+  Json* choices = j.find("choices");
+  expect_type(shape_, choices, Json::Type::array, "choices", "an array");
+  if (choices && choices->is_array() && !choices->empty()) {
+    Json& choice = choices->as_array()[0];
+    Json* delta = choice.find("delta");
+    expect_type(shape_, delta, Json::Type::object, "choices[0].delta", "an object");
+    if (delta && delta->is_object()) {
+      const Json* content = delta->find("content");
+      expect_type(shape_, content, Json::Type::string, "choices[0].delta.content", "a string or null");
+      parts.content = string_view_of(content);
+      if (Json* calls = delta->find("tool_calls"); calls && calls->is_array()) parts.tool_calls = std::move(*calls);
+      parts.refusal = string_view_of(delta->find("refusal"));
+    }
+    if (Json* v = choice.find("content_filter_results")) parts.filter = std::move(*v);
+    if (Json* v = choice.find("logprobs"); v && v->is_object()) parts.logprobs = std::move(*v);
+    parts.finish = string_view_of(choice.find("finish_reason"));
+  }
+  return assemble(parts);
+}
+
+AIMessageChunk StreamDecoder::assemble(Parts& p) {
+  AIMessageChunk chunk;
+  // The members below have distinct names: each is appended, without a lookup.
+  JsonObject& meta = chunk.response_metadata.as_object();
+  meta.reserve(4);
+  auto put = [&meta](const char* key, Json value) { meta.emplace_back(key, std::move(value)); };
+  if (p.model && !p.model->empty()) {
+    if (*p.model != model_) {
+      model_ = *p.model;
+      versioned_model_ = versioned_model_name(model_, shape_.model_version);
+    }
+    put("model_name", versioned_model_);
+  }
+  if (p.fingerprint) put("system_fingerprint", *p.fingerprint);
+  if (p.prompt_filter) put("prompt_filter_results", std::move(*p.prompt_filter));
+  if (p.usage) {
+    chunk.usage_metadata = usage_from(*p.usage);
+    put("token_usage", token_usage_from(*p.usage));
+  }
+  if (p.content) chunk.content.assign(*p.content);
+  if (p.tool_calls) tool_call_chunks_from(shape_, *p.tool_calls, chunk.tool_call_chunks);
+  if (p.refusal) put("refusal", *p.refusal);
+  const bool filtered = p.finish && *p.finish == "content_filter";
+  if (p.filter && p.filter->is_object() && !p.filter->as_object().empty())
+    put("content_filter_results", filtered ? *p.filter : std::move(*p.filter));
+  if (p.logprobs) put("logprobs", std::move(*p.logprobs));
+  content_so_far_ += chunk.content;
+  if (p.finish) {
+    put("finish_reason", *p.finish);
+    if (filtered) filtered_completion(shape_, p.filter ? *p.filter : Json(), content_so_far_);
+  }
+  return chunk;
+}
+
+}  // namespace chainpp::openai_wire
