@@ -1,6 +1,6 @@
 // The Azure OpenAI provider: chat completions on Azure's URL forms
 // (deployment and /openai/v1/) with an API key or a Microsoft Entra ID token.
-// The protocol itself is the shared chat-completions code in plugins/common;
+// The protocol itself is the shared chat-completions code in plugins/openai_wire;
 // the Batch API is in azure_batch.cpp.
 #include "azure_openai.hpp"
 

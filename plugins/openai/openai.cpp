@@ -1,6 +1,6 @@
 // The OpenAI provider: OpenAI's API and every server that speaks its
 // chat-completions protocol (llama.cpp, vLLM, Ollama, LM Studio). The
-// protocol is the shared chat-completions code in plugins/common; this file
+// protocol is the shared chat-completions code in plugins/openai_wire; this file
 // is the URL layout and the credential.
 #include "chat_completions_model.hpp"
 
