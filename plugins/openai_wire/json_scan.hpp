@@ -15,6 +15,9 @@
 #include <chainpp/json.hpp>
 
 #include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <forward_list>
@@ -226,6 +229,7 @@ private:
     }
     const char* digits_end = p_;
     bool fraction_or_exponent = false;
+    bool exponent = false;
     if (p_ < end_ && *p_ == '.') {
       ++p_;
       if (p_ == end_ || !digit(*p_)) return false;
@@ -238,13 +242,24 @@ private:
       if (p_ == end_ || !digit(*p_)) return false;
       while (p_ < end_ && digit(*p_)) ++p_;
       fraction_or_exponent = true;
+      exponent = true;
     }
-    if (!integer) return p_ > start;
+    if (!integer) return within_double(start, exponent, digits_end - digits);
     if (fraction_or_exponent || digits_end - digits > 18) return false;
     long long v = 0;
     for (const char* d = digits; d < digits_end; ++d) v = v * 10 + (*d - '0');
     *integer = minus ? -v : v;
     return true;
+  }
+
+  // Whether the number [start, p_) that is skipped is one Json::parse reads:
+  // it refuses a magnitude past a double's ("Number too big to be stored in
+  // double"), so the scanner leaves such a body to the general path. Only a
+  // number with an exponent or hundreds of digits can be that large.
+  bool within_double(const char* start, bool exponent, std::ptrdiff_t integer_digits) const {
+    if (!exponent && integer_digits <= 300) return true;
+    const std::string text(start, p_);
+    return std::isfinite(std::strtod(text.c_str(), nullptr));
   }
 
   static bool hex4(const char* p, unsigned& out) {

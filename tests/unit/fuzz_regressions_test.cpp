@@ -103,6 +103,35 @@ TEST_CASE("stream: merging huge usage counts does not overflow", "[fuzz]") {
   CHECK(a.total_tokens == kMax);
 }
 
+// stream_chunk_fuzz: a number the scanner skips (here "created") that is too
+// large for a double was accepted by the scanner and refused by Json::parse,
+// so decode and decode_full disagreed; now both refuse it with Json::parse's error.
+TEST_CASE("wire: a skipped number past a double's range is refused by both paths", "[fuzz]") {
+  for (const char* created : {"17e19505036", "1e400", "-1E+309"}) {
+    INFO(created);
+    const std::string event = std::string(R"({"choices":[],"created":)") + created + R"(,"id":"","model":""})";
+    chainpp::openai_wire::StreamDecoder fast(shape()), full(shape());
+    std::string fast_error, full_error;
+    try {
+      fast.decode(event);
+    } catch (const chainpp::BadResponseError& e) {
+      fast_error = e.what();
+    }
+    try {
+      full.decode_full(event);
+    } catch (const chainpp::BadResponseError& e) {
+      full_error = e.what();
+    }
+    REQUIRE_FALSE(full_error.empty());
+    CHECK(fast_error == full_error);
+    const std::string body = std::string(R"({"choices":[{"index":0,"message":{"role":"assistant","content":"x"}}],)") +
+                             R"("created":)" + created + "}";
+    REQUIRE_THROWS_AS(chainpp::openai_wire::parse_completion(body, shape()), chainpp::BadResponseError);
+  }
+  chainpp::openai_wire::StreamDecoder decoder(shape());
+  CHECK(decoder.decode(R"({"choices":[],"created":1e300,"id":"","model":""})").content.empty());  // in range
+}
+
 // json_fuzz: nesting depth was unbounded; a deep array overflowed the stack
 // (RapidJSON's recursive reader, then Json's recursive destructor).
 TEST_CASE("json: nesting deeper than the limit is a JsonError and no stack overflow", "[fuzz]") {
