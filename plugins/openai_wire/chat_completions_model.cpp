@@ -1,5 +1,6 @@
 #include "chat_completions_model.hpp"
 
+#include <chainpp/diagnostics.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/sse.hpp>
 
@@ -15,12 +16,15 @@
 namespace chainpp::openai_wire {
 
 const std::vector<std::string>& common_setting_keys() {
-  static const std::vector<std::string> keys = {
-      "model", "model_name", "model_version", "temperature", "max_tokens", "max_completion_tokens",
-      "reasoning_effort", "top_p", "frequency_penalty", "presence_penalty", "stop", "seed", "n", "logprobs",
-      "top_logprobs", "logit_bias", "user", "response_format", "streaming", "stream_usage", "timeout",
-      "connect_timeout", "total_timeout", "max_retries", "max_retry_after", "default_headers", "default_query",
-      "verify_tls", "ca_file", "proxy", "allow_insecure_http"};
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k = {"model", "model_name", "model_version"};
+    for (auto& option : generation_option_keys()) k.push_back(std::move(option));
+    for (const char* other : {"streaming", "stream_usage", "timeout", "connect_timeout", "total_timeout",
+                              "max_retries", "max_retry_after", "default_headers", "default_query", "verify_tls",
+                              "ca_file", "proxy", "allow_insecure_http"})
+      k.emplace_back(other);
+    return k;
+  }();
   return keys;
 }
 
@@ -79,41 +83,7 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
     node.at("model_name").fail("set either 'model' or 'model_name', not both");
   s.model_name = node.get_string("model", node.get_string("model_name", ""));
   s.model_version = node.get_string("model_version", "");
-  o.temperature = node.find_double("temperature");
-  check_range(node, "temperature", o.temperature, 0.0, 2.0);
-  o.top_p = node.find_double("top_p");
-  check_range(node, "top_p", o.top_p, 0.0, 1.0);
-  o.frequency_penalty = node.find_double("frequency_penalty");
-  check_range(node, "frequency_penalty", o.frequency_penalty, -2.0, 2.0);
-  o.presence_penalty = node.find_double("presence_penalty");
-  check_range(node, "presence_penalty", o.presence_penalty, -2.0, 2.0);
-  constexpr std::int64_t max_int = std::numeric_limits<std::int32_t>::max();
-  o.max_tokens = node.find_int("max_tokens");
-  check_range<std::int64_t>(node, "max_tokens", o.max_tokens, 1, max_int);
-  o.max_completion_tokens = node.find_int("max_completion_tokens");
-  check_range<std::int64_t>(node, "max_completion_tokens", o.max_completion_tokens, 1, max_int);
-  o.reasoning_effort = node.find_string("reasoning_effort");
-  if (o.reasoning_effort && *o.reasoning_effort != "low" && *o.reasoning_effort != "medium" &&
-      *o.reasoning_effort != "high")
-    node.at("reasoning_effort").fail("'reasoning_effort' must be low, medium or high");
-  if (const ConfigNode* stop = node.find("stop"))
-    o.stop = stop->is_list() ? stop->as_string_list() : std::vector<std::string>{stop->as_string()};
-  o.seed = node.find_int("seed");
-  o.n = node.find_int("n");
-  check_range<std::int64_t>(node, "n", o.n, 1, 128);
-  o.logprobs = node.find_bool("logprobs");
-  o.top_logprobs = node.find_int("top_logprobs");
-  check_range<std::int64_t>(node, "top_logprobs", o.top_logprobs, 0, 20);
-  if (const ConfigNode* lb = node.find("logit_bias")) {
-    if (!lb->is_map()) lb->fail("'logit_bias' must be a map of token ids to biases");
-    o.logit_bias = lb->to_json();
-  }
-  o.user = node.find_string("user");
-  if (const ConfigNode* rf = node.find("response_format")) {
-    if (rf->is_scalar()) o.response_format = Json{{"type", rf->as_string()}};
-    else if (rf->is_map()) o.response_format = rf->to_json();
-    else rf->fail("'response_format' must be text, json_object, or a map");
-  }
+  read_generation_options(node, o);
   s.streaming = node.get_bool("streaming", false);
   s.stream_usage = node.get_bool("stream_usage", false);
   if (node.contains("timeout")) s.transport.read_timeout = seconds_setting(node, "timeout");
@@ -152,8 +122,8 @@ void check_transport_security(const ConfigNode& node, const std::string& url, bo
   if (node.get_bool("allow_insecure_http", false)) {
     static std::once_flag warned;
     std::call_once(warned, [&] {
-      std::fprintf(stderr, "chainpp: warning: %s sends its credential over plain http:// to %s (allow_insecure_http)\n",
-                   provider.c_str(), host.c_str());
+      report_diagnostic({DiagnosticKind::warning, provider + " sends its credential over plain http:// to " + host +
+                                                      " (allow_insecure_http)"});
     });
     return;
   }
@@ -168,25 +138,8 @@ Json common_settings_config(const CommonSettings& s) {
   const CallOptions& o = s.defaults;
   if (!s.model_name.empty()) j.set("model", s.model_name);
   if (!s.model_version.empty()) j.set("model_version", s.model_version);
-  if (o.temperature) j.set("temperature", *o.temperature);
-  if (o.max_tokens) j.set("max_tokens", *o.max_tokens);
-  if (o.max_completion_tokens) j.set("max_completion_tokens", *o.max_completion_tokens);
-  if (o.reasoning_effort) j.set("reasoning_effort", *o.reasoning_effort);
-  if (o.top_p) j.set("top_p", *o.top_p);
-  if (o.frequency_penalty) j.set("frequency_penalty", *o.frequency_penalty);
-  if (o.presence_penalty) j.set("presence_penalty", *o.presence_penalty);
-  if (o.stop) {
-    Json stop = Json::array();
-    for (const auto& x : *o.stop) stop.push_back(x);
-    j.set("stop", stop);
-  }
-  if (o.seed) j.set("seed", *o.seed);
-  if (o.n) j.set("n", *o.n);
-  if (o.logprobs) j.set("logprobs", *o.logprobs);
-  if (o.top_logprobs) j.set("top_logprobs", *o.top_logprobs);
-  if (o.logit_bias) j.set("logit_bias", *o.logit_bias);
-  if (o.user) j.set("user", *o.user);
-  if (o.response_format) j.set("response_format", *o.response_format);
+  const Json options = generation_options_json(o);
+  for (const auto& [name, value] : options.as_object()) j.set(name, value);
   j.set("streaming", s.streaming);
   j.set("stream_usage", s.stream_usage);
   j.set("timeout", static_cast<double>(s.transport.read_timeout.count()) / 1000.0);
@@ -209,8 +162,6 @@ Json ChatCompletionsModel::invocation_params(const CallOptions& options) const {
   Json p = ChatModel::invocation_params(options);
   p.set("model_name", settings_.model_name);
   if (!body_model().empty()) p.set("model", body_model());
-  if (options.top_p) p.set("top_p", *options.top_p);
-  if (options.max_completion_tokens) p.set("max_completion_tokens", *options.max_completion_tokens);
   if (!options.tools.empty()) p.set("tools", static_cast<std::int64_t>(options.tools.size()));
   return p;
 }

@@ -157,56 +157,27 @@ std::string build_request_body(const Messages& messages, const CallOptions& o, c
   w.StartArray();
   for (const auto& m : messages) write_message(w, m);
   w.EndArray();
-  auto num = [&](const char* k, const std::optional<double>& v) {
-    if (v) {
-      key(w, k);
-      w.Double(*v);
+  // Every generation option set, in kGenerationOptions' order.
+  for_each_set_option(o, [&](std::string_view name, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    key(w, name);
+    if constexpr (std::is_same_v<T, double>) {
+      w.Double(value);
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      w.Int64(value);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      w.Bool(value);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      str(w, value);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      w.StartArray();
+      for (const auto& item : value) str(w, item);
+      w.EndArray();
+    } else {
+      static_assert(std::is_same_v<T, Json>);
+      raw(w, value);
     }
-  };
-  auto integer = [&](const char* k, const std::optional<std::int64_t>& v) {
-    if (v) {
-      key(w, k);
-      w.Int64(*v);
-    }
-  };
-  auto text = [&](const char* k, const std::optional<std::string>& v) {
-    if (v) {
-      key(w, k);
-      str(w, *v);
-    }
-  };
-  auto boolean = [&](const char* k, const std::optional<bool>& v) {
-    if (v) {
-      key(w, k);
-      w.Bool(*v);
-    }
-  };
-  num("temperature", o.temperature);
-  num("top_p", o.top_p);
-  integer("n", o.n);
-  if (o.stop) {
-    key(w, "stop");
-    w.StartArray();
-    for (const auto& s : *o.stop) str(w, s);
-    w.EndArray();
-  }
-  integer("max_tokens", o.max_tokens);
-  integer("max_completion_tokens", o.max_completion_tokens);
-  text("reasoning_effort", o.reasoning_effort);
-  num("presence_penalty", o.presence_penalty);
-  num("frequency_penalty", o.frequency_penalty);
-  if (o.logit_bias) {
-    key(w, "logit_bias");
-    raw(w, *o.logit_bias);
-  }
-  text("user", o.user);
-  integer("seed", o.seed);
-  boolean("logprobs", o.logprobs);
-  integer("top_logprobs", o.top_logprobs);
-  if (o.response_format) {
-    key(w, "response_format");
-    raw(w, *o.response_format);
-  }
+  });
   if (!o.tools.empty()) {
     key(w, "tools");
     w.StartArray();
@@ -217,7 +188,10 @@ std::string build_request_body(const Messages& messages, const CallOptions& o, c
     key(w, "tool_choice");
     raw(w, tool_choice_json(*o.tool_choice));
   }
-  if (!o.tools.empty()) boolean("parallel_tool_calls", o.parallel_tool_calls);
+  if (!o.tools.empty() && o.parallel_tool_calls) {
+    key(w, "parallel_tool_calls");
+    w.Bool(*o.parallel_tool_calls);
+  }
   if (shape.stream) {
     key(w, "stream");
     w.Bool(true);
