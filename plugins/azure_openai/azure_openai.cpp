@@ -52,7 +52,7 @@ public:
   }
 
   std::shared_ptr<const RemoteBatchService> remote_batch_service() const override {
-    return make_batch_service(azure_, settings(), bound_options().over(settings().defaults));
+    return make_batch_service(azure_, settings(), bound_options());
   }
 
 protected:

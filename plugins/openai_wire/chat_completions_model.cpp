@@ -166,6 +166,12 @@ Json ChatCompletionsModel::invocation_params(const CallOptions& options) const {
   return p;
 }
 
+CallOptions ChatCompletionsModel::configured_options(const CommonSettings& settings) {
+  CallOptions o = settings.defaults;
+  o.headers = settings.default_headers;
+  return o;
+}
+
 TransportOptions ChatCompletionsModel::transport_for(const CallOptions& options) const {
   TransportOptions t = settings_.transport;
   if (options.timeout_seconds && *options.timeout_seconds > 0)
@@ -185,15 +191,10 @@ HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const C
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("Accept", stream ? "text/event-stream" : "application/json");
   r.headers.emplace_back("User-Agent", "chainpp/0.1.0");
-  for (const auto& h : settings_.default_headers) {
-    bool replaced = false;
-    for (const auto& c : options.headers) replaced = replaced || same_header_name(c.first, h.first);
-    if (!replaced) r.headers.push_back(h);
-  }
-  for (const auto& h : options.headers) r.headers.push_back(h);
+  for (const auto& h : options.headers) r.headers.push_back(h);  // default_headers, then the call's
   add_credentials(r.headers);
   const bool usage = options.stream_usage.value_or(settings_.stream_usage);
-  r.body = build_request_body(messages, options.over(settings_.defaults), RequestShape{body_model(), stream, usage});
+  r.body = build_request_body(messages, options, RequestShape{body_model(), stream, usage});
   return r;
 }
 
@@ -206,24 +207,11 @@ AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOpt
       request, transport_for(options),
       [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
   report_rate_limit(run, response.headers);
-  AIMessage m = parse_completion(response.body, ResponseShape{provider(), settings_.model_version, response.request_id()});
-  if (m.response_metadata["model_name"].as_string().empty())
-    m.response_metadata.set("model_name", versioned_model_name(settings_.model_name, settings_.model_version));
-  return m;
+  return parse_completion(response.body, response_shape(response.request_id()));
 }
 
 Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& messages, const CallOptions& options,
                                                              const CallContext& ctx) const {
-  struct State {
-    std::unique_ptr<HttpBodyStream> body;
-    SseParser sse;
-    StreamDecoder decoder;
-    std::string provider;
-    std::string request_id;
-    std::string_view unfed;  // of the last body read (valid until the next): fed to the parser in pieces
-    int events = 0;
-    bool ended = false;
-  };
   HttpRequest request = make_request(messages, options, true);
   request.stop = ctx.stop;
   const RunManager& run = ctx.run;
@@ -231,59 +219,20 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
       request, transport_for(options),
       [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
   report_rate_limit(run, body->headers());
-  const std::string request_id = body->request_id();
-  auto st = std::make_shared<State>(State{std::move(body), SseParser(),
-                                          StreamDecoder(ResponseShape{provider(), settings_.model_version, request_id}),
-                                          provider(), request_id, {}, 0, false});
+  struct State {
+    StreamDecoder decoder;
+    SseEventReader events;
+  };
+  auto st = std::make_shared<State>(State{StreamDecoder(response_shape(body->request_id())),
+                                          SseEventReader(std::move(body), provider())});
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
-    for (;;) {
-      if (const SseEvent* event = st->sse.next_event()) {
-        if (event->data.empty()) continue;
-        ++st->events;
-        return st->decoder.decode(event->data);
-      }
-      if (st->sse.done()) {
-        // Read the (empty) rest so that the connection goes back to the pool.
-        st->unfed = {};
-        if (st->body) {
-          while (st->body->read()) {
-          }
-          st->body.reset();
-        }
-        return std::nullopt;
-      }
-      if (!st->unfed.empty()) {
-        // At most 4 KiB at a time: the parser keeps a slot (and its buffers)
-        // per event of a piece, a few per stream rather than one per event
-        // of a 64 KiB read.
-        constexpr std::size_t kPiece = 4096;
-        const std::string_view piece = st->unfed.substr(0, kPiece);
-        st->unfed.remove_prefix(piece.size());
-        st->sse.feed(piece);
-        continue;
-      }
-      if (!st->ended) {
-        if (auto bytes = st->body->read()) {
-          st->unfed = *bytes;
-        } else {
-          st->sse.finish();
-          st->ended = true;
-        }
-        continue;
-      }
-      {
-        ProviderErrorInfo info;
-        info.provider = st->provider;
-        info.status = st->body->status();
-        info.request_id = st->request_id;
-        info.attempts = st->body->attempts();
-        std::string msg = st->provider + ": the stream ended without [DONE] after " + std::to_string(st->events) +
-                          (st->events == 1 ? " event" : " events") + " (truncated)";
-        if (!st->request_id.empty()) msg += " (request id " + st->request_id + ")";
-        throw BadResponseError(msg, info);
-      }
-    }
+    if (const SseEvent* event = st->events.next()) return st->decoder.decode(event->data);
+    return std::nullopt;
   });
+}
+
+ResponseShape ChatCompletionsModel::response_shape(const std::string& request_id) const {
+  return ResponseShape{provider(), settings_.model_version, request_id, settings_.model_name};
 }
 
 }  // namespace chainpp::openai_wire

@@ -48,7 +48,10 @@ Json common_settings_config(const CommonSettings& s);
 
 class ChatCompletionsModel : public ChatModel {
 public:
-  explicit ChatCompletionsModel(CommonSettings settings) : settings_(std::move(settings)) {}
+  /// The configured generation options and default_headers become the
+  /// model's bound options, merged with each call's once, in ChatModel.
+  explicit ChatCompletionsModel(CommonSettings settings)
+      : ChatModel(configured_options(settings)), settings_(std::move(settings)) {}
   bool prefers_streaming() const override { return settings_.streaming; }
   Json invocation_params(const CallOptions& options) const override;
   const CommonSettings& settings() const { return settings_; }
@@ -68,6 +71,8 @@ protected:
 private:
   HttpRequest make_request(const Messages& messages, const CallOptions& options, bool stream) const;
   TransportOptions transport_for(const CallOptions& options) const;
+  ResponseShape response_shape(const std::string& request_id) const;
+  static CallOptions configured_options(const CommonSettings& settings);
 
   CommonSettings settings_;
 };

@@ -44,7 +44,8 @@ AIMessage assemble_completion(CompletionParts& p, const ResponseShape& shape) {
   JsonObject& members = meta.as_object();  // distinct names, appended without lookups
   members.reserve(8);
   members.emplace_back("token_usage", p.usage ? token_usage_from(*p.usage) : Json::object());
-  members.emplace_back("model_name", versioned_model_name(p.model ? std::string(*p.model) : std::string(),
+  members.emplace_back("model_name", versioned_model_name(p.model && !p.model->empty() ? std::string(*p.model)
+                                                                                     : shape.model_name,
                                                           shape.model_version));
   members.emplace_back("system_fingerprint", p.fingerprint ? std::move(*p.fingerprint) : Json());
   if (p.prompt_filter) members.emplace_back("prompt_filter_results", std::move(*p.prompt_filter));

@@ -27,6 +27,7 @@ struct ResponseShape {
   std::string provider;       ///< for error messages, e.g. "azure_openai"
   std::string model_version;  ///< appended to model_name as "<model>-<version>" (Azure's model_version)
   std::string request_id;     ///< put in errors raised while reading the response
+  std::string model_name = {};  ///< reported (with model_version) when a completion names no model
 };
 
 /// Parses a complete chat-completions response into an AIMessage with

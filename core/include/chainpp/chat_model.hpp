@@ -78,6 +78,11 @@ public:
   virtual bool prefers_streaming() const { return false; }
 
 protected:
+  /// A model whose bound options start as `configured` (a provider's
+  /// configured generation options and default headers): every call's
+  /// options are merged over them once, here.
+  explicit ChatModel(CallOptions configured = {}) : bound_(std::move(configured)) {}
+
   /// A copy of the concrete model (used by bind and friends).
   virtual std::shared_ptr<ChatModel> clone() const = 0;
   /// One complete call. The default drains generate_stream and merges the chunks.
