@@ -6,6 +6,7 @@
 #include "response_common.hpp"
 
 #include <chainpp/errors.hpp>
+#include <chainpp/http.hpp>
 
 #include <limits>
 #include <optional>
@@ -167,19 +168,8 @@ AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
   // The parts are moved out of `j` (distinct members: the views into it stay valid).
   Json j = parse_json(data, shape_);
   if (!j.is_object()) bad_response(shape_, "stream event is not a JSON object");
-  if (const Json* error = j.find("error"); error && !error->is_null()) {
-    const Json& err = *error;
-    ProviderErrorInfo info = info_for(shape_);
-    info.code = err.is_object() ? err.value("code", "") : "";
-    info.provider_message = err.is_object() ? err.value("message", "") : err.is_string() ? err.as_string() : "";
-    if (info.provider_message.empty()) info.provider_message = err.dump();
-    info.body = j;
-    std::string msg = shape_.provider + ": error in stream";
-    if (!info.code.empty()) msg += " " + info.code;
-    msg += ": " + info.provider_message;
-    if (!shape_.request_id.empty()) msg += " (request id " + shape_.request_id + ")";
-    throw ServerError(msg, info);
-  }
+  if (const Json* error = j.find("error"); error && !error->is_null())
+    std::rethrow_exception(make_stream_error(shape_.provider, j, shape_.request_id));
 
   Parts parts;
   parts.model = string_view_of(j.find("model"));

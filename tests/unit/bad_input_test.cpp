@@ -672,7 +672,10 @@ TEST_CASE("bad input: stream events", "[bad_input]") {
       {"an error event as text", R"({"error":"overloaded"})", "ServerError",
        "azure_openai: error in stream: overloaded (request id req-1)"},
       {"an error event with wrong member types", R"({"error":{"code":5,"message":["x"]}})", "ServerError",
-       "azure_openai: error in stream: {\"code\":5,\"message\":[\"x\"]} (request id req-1)"},
+       "azure_openai: error in stream 5: {\"code\":5,\"message\":[\"x\"]} (request id req-1)"},
+      {"an error event from the content filter",
+       R"({"error":{"code":"content_filter","message":"filtered","innererror":{"content_filter_result":{}}}})",
+       "ContentFilterError", "azure_openai: error in stream content_filter: filtered (request id req-1)"},
       {"a content-filter stop", R"({"choices":[{"delta":{},"finish_reason":"content_filter"}]})",
        "ContentFilterError",
        "azure_openai: the completion was stopped by the content filter (finish_reason content_filter) (request id "

@@ -4,6 +4,7 @@
 // the mapping of HTTP failures onto the chainpp::ProviderError hierarchy.
 #include <chainpp/errors.hpp>
 #include <chainpp/export.hpp>
+#include <chainpp/json.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -179,5 +180,12 @@ private:
 /// Never includes request header values.
 CHAINPP_API std::exception_ptr make_http_error(const std::string& provider, int status, const HttpHeaders& headers,
                                                const std::string& body, int attempts);
+
+/// Builds the error a stream's `error` event maps to (`event`, the event's
+/// JSON), reading it as make_http_error reads an error body:
+/// "azure_openai: error in stream server_error: The server had an error.
+/// (request id X)"; a ContentFilterError for code content_filter, else a ServerError.
+CHAINPP_API std::exception_ptr make_stream_error(const std::string& provider, const Json& event,
+                                                 const std::string& request_id);
 
 }  // namespace chainpp

@@ -79,6 +79,44 @@ NetworkFailure classify(const Poco::Exception& e, bool got_status) {
 
 using http::provider_name;
 
+namespace {
+
+// What an error body says, an HTTP error response's or a stream's `error`
+// event: {"error": "text"}, or {"error": {"code", "message", "innererror":
+// {"content_filter_result(s)"}}}, or those members at the top.
+struct ErrorBody {
+  std::string code;
+  std::string message;
+  Json filter_results;
+};
+
+ErrorBody read_error_body(const Json& body) {
+  ErrorBody out;
+  if (!body.is_object()) return out;
+  const Json* err = body.find("error");
+  if (err && err->is_string()) out.message = err->as_string();  // {"error": "text"}
+  const Json& e = (err && err->is_object()) ? *err : body;
+  if (const Json* code = e.find("code")) {
+    if (code->is_string()) out.code = code->as_string();
+    else if (code->is_integer()) out.code = std::to_string(code->as_int());
+  }
+  if (const Json* m = e.find("message"); m && m->is_string()) out.message = m->as_string();
+  for (const char* inner_name : {"innererror", "inner_error"}) {
+    const Json* inner = e.find(inner_name);
+    if (!inner || !inner->is_object()) continue;
+    for (const char* results : {"content_filter_result", "content_filter_results"}) {
+      if (const Json* r = inner->find(results)) {
+        out.filter_results = *r;
+        break;
+      }
+    }
+    if (!out.filter_results.is_null()) break;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::exception_ptr make_http_error(const std::string& provider, int status, const HttpHeaders& headers,
                                    const std::string& body, int attempts) {
   ProviderErrorInfo info;
@@ -89,7 +127,6 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
   info.retry_after_seconds = RetryPolicy().server_delay(headers);
   if (info.retry_after_seconds && *info.retry_after_seconds < 0) info.retry_after_seconds.reset();  // means "now"
 
-  Json filter_results;
   if (!body.empty()) {
     try {
       info.body = Json::parse(body);
@@ -97,27 +134,10 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
       info.body = Json(body);
     }
   }
-  if (info.body.is_object()) {
-    const Json* err = info.body.find("error");
-    if (err && err->is_string()) info.provider_message = err->as_string();  // {"error": "text"}
-    const Json& e = (err && err->is_object()) ? *err : info.body;
-    if (const Json* code = e.find("code")) {
-      if (code->is_string()) info.code = code->as_string();
-      else if (code->is_integer()) info.code = std::to_string(code->as_int());
-    }
-    if (const Json* m = e.find("message"); m && m->is_string()) info.provider_message = m->as_string();
-    for (const char* inner_name : {"innererror", "inner_error"}) {
-      const Json* inner = e.find(inner_name);
-      if (!inner || !inner->is_object()) continue;
-      for (const char* results : {"content_filter_result", "content_filter_results"}) {
-        if (const Json* r = inner->find(results)) {
-          filter_results = *r;
-          break;
-        }
-      }
-      if (!filter_results.is_null()) break;
-    }
-  }
+  ErrorBody said = read_error_body(info.body);
+  info.code = std::move(said.code);
+  info.provider_message = std::move(said.message);
+  Json filter_results = std::move(said.filter_results);
   if (info.provider_message.empty())
     info.provider_message = Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
 
@@ -139,6 +159,28 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
   if (status == 408) return std::make_exception_ptr(TimeoutError(message, std::move(info)));
   if (status >= 500) return std::make_exception_ptr(ServerError(message, std::move(info)));
   return std::make_exception_ptr(BadRequestError(message, std::move(info)));
+}
+
+std::exception_ptr make_stream_error(const std::string& provider, const Json& event, const std::string& request_id) {
+  ProviderErrorInfo info;
+  info.provider = provider_name(provider);
+  info.status = 200;
+  info.request_id = request_id;
+  ErrorBody said = read_error_body(event);
+  info.code = std::move(said.code);
+  info.provider_message = std::move(said.message);
+  if (info.provider_message.empty()) {
+    const Json* err = event.find("error");
+    info.provider_message = err ? err->dump() : event.dump();
+  }
+  info.body = event;
+  std::string message = info.provider + ": error in stream";
+  if (!info.code.empty()) message += " " + info.code;
+  message += ": " + info.provider_message;
+  if (!request_id.empty()) message += " (request id " + request_id + ")";
+  if (info.code == "content_filter")
+    return std::make_exception_ptr(ContentFilterError(message, std::move(info), std::move(said.filter_results)));
+  return std::make_exception_ptr(ServerError(message, std::move(info)));
 }
 
 }  // namespace chainpp
