@@ -87,7 +87,7 @@ inline constexpr double kMaxInt32 = 2147483647.0;
 }  // namespace detail
 
 /// Every generation option, in the order a request body carries them.
-inline constexpr std::array<GenerationOption, 15> kGenerationOptions{{
+inline constexpr auto kGenerationOptions = std::to_array<GenerationOption>({
     {.name = "temperature", .member = &CallOptions::temperature, .min = 0, .max = 2},
     {.name = "top_p", .member = &CallOptions::top_p, .min = 0, .max = 1},
     {.name = "n", .member = &CallOptions::n, .min = 1, .max = 128},
@@ -105,7 +105,7 @@ inline constexpr std::array<GenerationOption, 15> kGenerationOptions{{
     {.name = "top_logprobs", .member = &CallOptions::top_logprobs, .min = 0, .max = 20},
     {.name = "response_format", .member = &CallOptions::response_format, .expected = "text, json_object, or a map",
      .type_shorthand = true},
-}};
+});
 
 /// Calls `visit(name, value)` for each option of kGenerationOptions set in
 /// `options`, in table order; `value` is the member's value (double,
