@@ -66,6 +66,11 @@ std::optional<std::int64_t> count_header(const HttpHeaders& headers, std::string
   return n;
 }
 
+// Passes each retry of a call to the run's handlers.
+RetryObserver retries_to(const RunManager& run) {
+  return [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); };
+}
+
 // Tells the run's handlers the quota the response reported, if it did.
 void report_rate_limit(const RunManager& run, const HttpHeaders& headers) {
   if (!run.active()) return;
@@ -179,9 +184,10 @@ TransportOptions ChatCompletionsModel::transport_for(const CallOptions& options)
   return t;
 }
 
-HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const CallOptions& options,
-                                               bool stream) const {
+HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const CallOptions& options, bool stream,
+                                               const CallContext& ctx) const {
   HttpRequest r;
+  r.stop = ctx.stop;
   r.provider = provider();
   r.url = endpoint_url();
   for (const auto& [k, v] : settings_.default_query) {
@@ -200,25 +206,17 @@ HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const C
 
 AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOptions& options,
                                          const CallContext& ctx) const {
-  HttpRequest request = make_request(messages, options, false);
-  request.stop = ctx.stop;
-  const RunManager& run = ctx.run;
-  HttpResponse response = HttpClient::shared().send(
-      request, transport_for(options),
-      [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
-  report_rate_limit(run, response.headers);
+  const HttpRequest request = make_request(messages, options, false, ctx);
+  HttpResponse response = HttpClient::shared().send(request, transport_for(options), retries_to(ctx.run));
+  report_rate_limit(ctx.run, response.headers);
   return parse_completion(response.body, response_shape(response.request_id()));
 }
 
 Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& messages, const CallOptions& options,
                                                              const CallContext& ctx) const {
-  HttpRequest request = make_request(messages, options, true);
-  request.stop = ctx.stop;
-  const RunManager& run = ctx.run;
-  auto body = HttpClient::shared().open(
-      request, transport_for(options),
-      [&run](int attempt, const std::exception& e, double delay) { run.retry(attempt, e, delay); });
-  report_rate_limit(run, body->headers());
+  const HttpRequest request = make_request(messages, options, true, ctx);
+  auto body = HttpClient::shared().open(request, transport_for(options), retries_to(ctx.run));
+  report_rate_limit(ctx.run, body->headers());
   struct State {
     StreamDecoder decoder;
     SseEventReader events;

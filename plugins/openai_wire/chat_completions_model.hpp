@@ -69,7 +69,9 @@ protected:
                                          const CallContext& ctx) const override;
 
 private:
-  HttpRequest make_request(const Messages& messages, const CallOptions& options, bool stream) const;
+  /// The request of one call (with the call's stop token), plain or streamed.
+  HttpRequest make_request(const Messages& messages, const CallOptions& options, bool stream,
+                           const CallContext& ctx) const;
   TransportOptions transport_for(const CallOptions& options) const;
   ResponseShape response_shape(const std::string& request_id) const;
   static CallOptions configured_options(const CommonSettings& settings);
