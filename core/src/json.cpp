@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_map>
 #include <cmath>
 #include <cstring>
 #include <system_error>
@@ -93,9 +94,31 @@ private:
       top.as_array().push_back(std::move(v));
       return &top.as_array().back();
     }
-    top.as_object().emplace_back(std::move(key_), std::move(v));
-    return &top.as_object().back().second;
+    JsonObject& members = top.as_object();
+    // A repeated name keeps its first place and takes the last value, as
+    // JavaScript's JSON.parse and Python's json do. Objects of up to
+    // kIndexFrom members are searched; larger ones get an index.
+    if (members.size() < kIndexFrom) {
+      for (auto& [name, value] : members)
+        if (name == key_) return &(value = std::move(v));
+    } else {
+      auto& index = index_of(members);
+      if (const auto it = index.find(key_); it != index.end()) return &(members[it->second].second = std::move(v));
+      index.emplace(key_, members.size());
+    }
+    members.emplace_back(std::move(key_), std::move(v));
+    return &members.back().second;
   }
+
+  static constexpr std::size_t kIndexFrom = 16;
+  // The name index of an object being built with kIndexFrom members or more.
+  std::unordered_map<std::string, std::size_t>& index_of(const JsonObject& members) {
+    auto& index = indexes_[&members];
+    if (index.empty())
+      for (std::size_t i = 0; i < members.size(); ++i) index.emplace(members[i].first, i);
+    return index;
+  }
+  std::unordered_map<const JsonObject*, std::unordered_map<std::string, std::size_t>> indexes_;
   bool add(Json v) {
     place(std::move(v));
     return true;
@@ -109,6 +132,7 @@ private:
     return true;
   }
   bool pop() {
+    if (!indexes_.empty() && stack_.back()->is_object()) indexes_.erase(&stack_.back()->as_object());
     stack_.pop_back();
     return true;
   }

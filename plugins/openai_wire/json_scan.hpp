@@ -14,6 +14,7 @@
 // such bytes elsewhere are a syntax error).
 #include <chainpp/json.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -31,6 +32,8 @@ static_assert(std::endian::native == std::endian::little, "JsonScan reads eight 
 class JsonScan {
 public:
   static constexpr int kMaxDepth = 64;
+  /// Members of one object built here; more: the general parser builds it.
+  static constexpr std::size_t kMaxMembers = 64;
 
   /// `scratch` holds object members while they are read (reused across
   /// scans, so that each object built is allocated once, at its size).
@@ -157,7 +160,14 @@ public:
             if (!key(k)) return false;
             Json v;  // built apart: nested objects grow scratch_
             if (!value(v, depth + 1)) return false;
-            scratch_.emplace_back(std::piecewise_construct, std::forward_as_tuple(k), std::forward_as_tuple(std::move(v)));
+            // A repeated name keeps its place and takes the last value, as
+            // the general parser (and JavaScript's and Python's) does; the
+            // check is linear, so larger objects go to the general parser.
+            if (scratch_.size() - first >= kMaxMembers) return false;
+            auto same = std::find_if(scratch_.begin() + static_cast<std::ptrdiff_t>(first), scratch_.end(),
+                                     [&](const auto& member) { return member.first == k; });
+            if (same != scratch_.end()) same->second = std::move(v);
+            else scratch_.emplace_back(std::piecewise_construct, std::forward_as_tuple(k), std::forward_as_tuple(std::move(v)));
           } while (consume(','));
           if (!consume('}')) return false;
         }

@@ -18,7 +18,7 @@
 
 namespace chainpp::openai_wire {
 
-/// The error details of a response read for `shape` (HTTP status 200).
+/// The error details of a response read for `shape` (its HTTP status and request id).
 ProviderErrorInfo info_for(const ResponseShape& shape);
 
 /// Throws BadResponseError "<provider>: malformed response: <what>" (with the request id).
@@ -58,7 +58,7 @@ inline bool scan_string(JsonScan& s, std::optional<std::string_view>& out) {
 }
 
 /// The members of an object, each of `names` at most once (a repeated one:
-/// false: the general parser takes the first); on_member(i, next byte) reads
+/// false: the general parser takes the last); on_member(i, next byte) reads
 /// names[i]'s value, other members are skipped.
 template <std::size_t N, class OnMember>
 bool scan_members(JsonScan& s, const std::array<std::string_view, N>& names, OnMember on_member) {

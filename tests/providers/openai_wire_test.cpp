@@ -321,7 +321,7 @@ TEST_CASE("stream decoding: the scanner gives what the general parser gives, and
       {"a repeated member the decoder does not read", R"({"id":"a","id":"b","choices":[{"delta":{"content":"k"}}]})", true},
       {"logprobs with fractions", R"({"choices":[{"delta":{"content":"a"},"logprobs":{"content":[{"token":"a","logprob":-0.25}]}}]})",
        false},
-      {"a repeated content member: the first counts", R"({"choices":[{"delta":{"content":"first","content":"second"}}]})", false},
+      {"a repeated content member: the last counts", R"({"choices":[{"delta":{"content":"first","content":"second"}}]})", false},
       {"NaN elsewhere", R"({"choices":[{"delta":{"content":"a"}}],"x":NaN})", false},
       {"a big integer in usage", R"({"choices":[],"usage":{"prompt_tokens":12345678901234567890}})", false},
       {"deep nesting elsewhere", R"({"x":)" + std::string(80, '[') + std::string(80, ']') + R"(,"choices":[{"delta":{"content":"d"}}]})",
@@ -387,7 +387,7 @@ TEST_CASE("stream decoding: the scanner gives what the general parser gives, and
   StreamDecoder d(ResponseShape{"azure_openai", "", ""});
   REQUIRE(d.decode(rows[4].event).content == "a\"b\\c/\n\t\r\b\f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
   REQUIRE(d.decode(rows[5].event).content == "Gr\xc3\xbc\xc3\x9f" "e \xf0\x9f\x98\x80");
-  REQUIRE(d.decode(rows[16].event).content == "first");
+  REQUIRE(d.decode(rows[16].event).content == "second");
   const AIMessageChunk c = d.decode(rows[2].event);
   REQUIRE(c.response_metadata.dump() ==
           R"({"model_name":"gpt-4o","content_filter_results":)" + filters + "}");
@@ -413,7 +413,7 @@ TEST_CASE("stream decoding: events read from the template of the event before gi
       {"escapes in the content", event(R"("t\"hree\u00e9\n")"), "t\"hree\xc3\xa9\n"},
       {"an empty content", event(R"("")"), ""},
       {"whitespace around the content token", event(R"( "four" )"), "four"},
-      {"a token that is two members", event(R"("a","content":"b")"), "a"},
+      {"a token that is two members", event(R"("a","content":"b")"), "b"},
       {"a token that is not a string", event("null"), ""},
       {"a token that is a number", event("5"), nullptr},
       {"a control character in the content", event("\"a\x01\""), nullptr},
