@@ -5,6 +5,7 @@
 #include "azure_openai.hpp"
 
 #include <chainpp/callbacks.hpp>
+#include <chainpp/endpoint.hpp>
 #include <chainpp/errors.hpp>
 
 #include <cctype>
@@ -138,17 +139,17 @@ public:
   }
 
   RemoteBatchStatus status(const std::string& id) const override {
-    const HttpResponse r = send("GET", "/batches/" + openai_wire::url_encode(id), {}, {});
+    const HttpResponse r = send("GET", "/batches/" + path_segment(id, "azure_openai: batch id"), {}, {});
     return status_of(parse_object(r), r);
   }
 
   RemoteBatchStatus cancel(const std::string& id) const override {
-    const HttpResponse r = send("POST", "/batches/" + openai_wire::url_encode(id) + "/cancel", {}, {});
+    const HttpResponse r = send("POST", "/batches/" + path_segment(id, "azure_openai: batch id") + "/cancel", {}, {});
     return status_of(parse_object(r), r);
   }
 
   std::vector<RemoteBatchResult> results(const std::string& id) const override {
-    const HttpResponse r = send("GET", "/batches/" + openai_wire::url_encode(id), {}, {});
+    const HttpResponse r = send("GET", "/batches/" + path_segment(id, "azure_openai: batch id"), {}, {});
     const Json batch = parse_object(r);
     std::vector<RemoteBatchResult> out;
     for (const char* file : {"output_file_id", "error_file_id"}) {
@@ -161,7 +162,7 @@ public:
 private:
   /// Appends the results of an output or error file.
   void read_results(const std::string& file_id, std::vector<RemoteBatchResult>& out) const {
-    const HttpResponse content = send("GET", "/files/" + openai_wire::url_encode(file_id) + "/content", {}, {});
+    const HttpResponse content = send("GET", "/files/" + path_segment(file_id, "azure_openai: file id") + "/content", {}, {});
     const std::string& text = content.body;
     for (std::size_t pos = 0; pos < text.size();) {
       std::size_t nl = text.find('\n', pos);
@@ -210,7 +211,7 @@ private:
     if (azure_.api_version.compare(0, 10, first_batch_api_version) < 0)
       throw ConfigError("azure_openai: the Batch API needs api_version 2024-10-21 or later; model '" +
                         azure_.deployment + "' has " + azure_.api_version);
-    return azure_.endpoint + "/openai" + path + "?api-version=" + openai_wire::url_encode(azure_.api_version);
+    return azure_.endpoint + "/openai" + path + "?api-version=" + url_encode(azure_.api_version);
   }
 
   HttpResponse send(const char* method, const std::string& path, std::string body,

@@ -4,6 +4,7 @@
 // the Batch API is in azure_batch.cpp.
 #include "azure_openai.hpp"
 
+#include <chainpp/endpoint.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/plugin.hpp>
 
@@ -60,8 +61,8 @@ protected:
 
   std::string endpoint_url() const override {
     if (azure_.use_v1_api) return azure_.endpoint + "/openai/v1/chat/completions";
-    return azure_.endpoint + "/openai/deployments/" + openai_wire::url_encode(azure_.deployment) +
-           "/chat/completions?api-version=" + openai_wire::url_encode(azure_.api_version);
+    return azure_.endpoint + "/openai/deployments/" + url_encode(azure_.deployment) +
+           "/chat/completions?api-version=" + url_encode(azure_.api_version);
   }
 
   void add_credentials(HttpHeaders& headers) const override { azure_openai::add_credentials(azure_, headers); }
@@ -92,15 +93,15 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
   AzureSettings a;
   a.deployment = node.get_string("azure_deployment", node.get_string("deployment_name", ""));
   if (a.deployment.empty()) node.fail("azure_openai needs 'azure_deployment' (the name of your deployment)");
+  if (a.deployment == "." || a.deployment == "..") {
+    const ConfigNode* at = node.find("azure_deployment");
+    (at ? *at : node.at("deployment_name"))
+        .fail("azure_openai: the deployment name '" + a.deployment + "' cannot be a URL path segment");
+  }
   a.endpoint = setting(node, "azure_endpoint", "AZURE_OPENAI_ENDPOINT");
   if (a.endpoint.empty())
     node.fail("azure_openai needs an endpoint: set 'azure_endpoint' or the environment variable AZURE_OPENAI_ENDPOINT");
   while (!a.endpoint.empty() && a.endpoint.back() == '/') a.endpoint.pop_back();
-  if (a.endpoint.rfind("http://", 0) != 0 && a.endpoint.rfind("https://", 0) != 0) {
-    const ConfigNode* at = node.find("azure_endpoint");
-    (at ? *at : node).fail("azure_openai: the endpoint '" + a.endpoint +
-                           "' must start with https:// (e.g. https://YOUR-RESOURCE.openai.azure.com)");
-  }
   a.use_v1_api = node.get_bool("use_v1_api", false);
   a.api_version = node.get_string("api_version", node.get_string("openai_api_version", from_env("OPENAI_API_VERSION")));
   if (a.api_version.empty() && !a.use_v1_api)
@@ -118,7 +119,11 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
     node.fail("azure_openai has no credential: set the environment variable AZURE_OPENAI_API_KEY (or "
               "AZURE_OPENAI_AD_TOKEN for Microsoft Entra ID), or 'api_key' / 'azure_ad_token' in the configuration");
 
-  openai_wire::check_transport_security(node, a.endpoint, true, "azure_endpoint", "azure_openai");
+  check_credential(node, "api_key", "AZURE_OPENAI_API_KEY", a.api_key);
+  check_credential(node, "azure_ad_token", "AZURE_OPENAI_AD_TOKEN", a.ad_token);
+  check_endpoint(node, a.endpoint,
+                 {"azure_openai", "azure_endpoint", "AZURE_OPENAI_ENDPOINT", true,
+                  "https://YOUR-RESOURCE.openai.azure.com"});
   CommonSettings common = openai_wire::parse_common_settings(node);
   if (common.model_name.empty()) common.model_name = a.deployment;
   return std::make_shared<AzureChatOpenAI>(std::move(common), std::move(a));

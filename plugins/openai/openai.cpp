@@ -4,6 +4,7 @@
 // is the URL layout and the credential.
 #include "chat_completions_model.hpp"
 
+#include <chainpp/endpoint.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/plugin.hpp>
 
@@ -65,10 +66,6 @@ std::shared_ptr<ChatModel> make_openai(const ConfigNode& node, const ProviderCon
   o.base_url = node.get_string("base_url", from_env("OPENAI_BASE_URL"));
   if (o.base_url.empty()) o.base_url = "https://api.openai.com/v1";
   while (!o.base_url.empty() && o.base_url.back() == '/') o.base_url.pop_back();
-  if (o.base_url.rfind("http://", 0) != 0 && o.base_url.rfind("https://", 0) != 0) {
-    const ConfigNode* at = node.find("base_url");
-    (at ? *at : node).fail("openai: base_url '" + o.base_url + "' must start with http:// or https://");
-  }
   o.api_key = node.get_string("api_key", from_env("OPENAI_API_KEY"));
   if (o.api_key.empty() && o.base_url == "https://api.openai.com/v1")
     node.fail("openai has no credential: set the environment variable OPENAI_API_KEY or 'api_key' in the "
@@ -76,7 +73,8 @@ std::shared_ptr<ChatModel> make_openai(const ConfigNode& node, const ProviderCon
   o.organization = node.get_string("organization", from_env("OPENAI_ORG_ID"));
   o.project = node.get_string("project", from_env("OPENAI_PROJECT_ID"));
 
-  openai_wire::check_transport_security(node, o.base_url, !o.api_key.empty(), "base_url", "openai");
+  check_credential(node, "api_key", "OPENAI_API_KEY", o.api_key);
+  check_endpoint(node, o.base_url, {"openai", "base_url", "OPENAI_BASE_URL", !o.api_key.empty(), ""});
   CommonSettings common = openai_wire::parse_common_settings(node);
   if (common.model_name.empty()) node.fail("openai needs 'model' (e.g. gpt-4o-mini, or the local server's model name)");
   return std::make_shared<ChatOpenAI>(std::move(common), std::move(o));

@@ -1,6 +1,6 @@
 #include "chat_completions_model.hpp"
 
-#include <chainpp/diagnostics.hpp>
+#include <chainpp/endpoint.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/sse.hpp>
 
@@ -106,7 +106,16 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   s.transport.verify_tls = node.get_bool("verify_tls", true);
   s.transport.ca_file = node.get_string("ca_file", "");
   s.transport.proxy = node.get_string("proxy", "");
+  if (!s.transport.proxy.empty()) {
+    try {
+      (void)parse_proxy_url(s.transport.proxy);
+    } catch (const ConfigError& e) {
+      node.at("proxy").fail(e.what());
+    }
+  }
   s.default_headers = string_map(node, "default_headers");
+  for (const auto& [name, value] : s.default_headers)
+    if (auto problem = header_problem(name, value)) node.at("default_headers").at(name).fail(*problem);
   s.default_query = string_map(node, "default_query");
   return s;
 }
@@ -114,28 +123,6 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
 std::string from_env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
-}
-
-void check_transport_security(const ConfigNode& node, const std::string& url, bool has_credential,
-                              const char* url_key, const std::string& provider) {
-  if (!has_credential || url.rfind("http://", 0) != 0) return;
-  std::string host = url.substr(7);
-  host = host.substr(0, host.find('/'));
-  if (!host.empty() && host.front() == '[') host = host.substr(1, host.find(']') - 1);  // [::1]:port
-  else host = host.substr(0, host.find(':'));
-  if (host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0) return;
-  if (node.get_bool("allow_insecure_http", false)) {
-    static std::once_flag warned;
-    std::call_once(warned, [&] {
-      report_diagnostic({DiagnosticKind::warning, provider + " sends its credential over plain http:// to " + host +
-                                                      " (allow_insecure_http)"});
-    });
-    return;
-  }
-  const ConfigNode* at = node.find(url_key);
-  (at ? *at : node)
-      .fail(provider + ": refusing to send the credential over plain http:// to '" + host +
-            "'; use https://, or set allow_insecure_http: true");
 }
 
 Json common_settings_config(const CommonSettings& s) {
@@ -209,7 +196,7 @@ AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOpt
   const HttpRequest request = make_request(messages, options, false, ctx);
   HttpResponse response = HttpClient::shared().send(request, transport_for(options), retries_to(ctx.run));
   report_rate_limit(ctx.run, response.headers);
-  return parse_completion(response.body, response_shape(response.request_id()));
+  return parse_completion(response.body, response_shape(response.request_id(), response.status));
 }
 
 Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& messages, const CallOptions& options,
@@ -221,7 +208,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
     StreamDecoder decoder;
     SseEventReader events;
   };
-  auto st = std::make_shared<State>(State{StreamDecoder(response_shape(body->request_id())),
+  auto st = std::make_shared<State>(State{StreamDecoder(response_shape(body->request_id(), body->status())),
                                           SseEventReader(std::move(body), provider())});
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
     if (const SseEvent* event = st->events.next()) return st->decoder.decode(event->data);
@@ -229,8 +216,8 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
   });
 }
 
-ResponseShape ChatCompletionsModel::response_shape(const std::string& request_id) const {
-  return ResponseShape{provider(), settings_.model_version, request_id, settings_.model_name};
+ResponseShape ChatCompletionsModel::response_shape(const std::string& request_id, int status) const {
+  return ResponseShape{provider(), settings_.model_version, request_id, settings_.model_name, status};
 }
 
 }  // namespace chainpp::openai_wire

@@ -37,12 +37,6 @@ CommonSettings parse_common_settings(const ConfigNode& node);
 /// The value of environment variable `name`, or "" when unset.
 std::string from_env(const char* name);
 
-/// Refuses (a located ConfigError) to send a credential over plain http:// to a
-/// host other than loopback, unless the node says `allow_insecure_http: true`
-/// (then warns once on stderr). `url_key` names the setting holding `url`.
-void check_transport_security(const ConfigNode& node, const std::string& url, bool has_credential,
-                              const char* url_key, const std::string& provider);
-
 /// The common settings as configuration (for to_config()).
 Json common_settings_config(const CommonSettings& s);
 
@@ -73,7 +67,7 @@ private:
   HttpRequest make_request(const Messages& messages, const CallOptions& options, bool stream,
                            const CallContext& ctx) const;
   TransportOptions transport_for(const CallOptions& options) const;
-  ResponseShape response_shape(const std::string& request_id) const;
+  ResponseShape response_shape(const std::string& request_id, int status) const;
   static CallOptions configured_options(const CommonSettings& settings);
 
   CommonSettings settings_;

@@ -118,6 +118,7 @@ AIMessage parse_completion(std::string_view body, const ResponseShape& shape) {
 
 AIMessage parse_completion_full(std::string_view body, const ResponseShape& shape) {
   // The parts are moved out of `j` (distinct members: the views into it stay valid).
+  if (body.empty()) bad_response(shape, "the body is empty (HTTP " + std::to_string(shape.status) + ")");
   Json j = parse_json(body, shape);
   if (!j.is_object()) bad_response(shape, "expected a JSON object");
   Json* choices = j.find("choices");

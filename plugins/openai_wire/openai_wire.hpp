@@ -28,6 +28,7 @@ struct ResponseShape {
   std::string model_version;  ///< appended to model_name as "<model>-<version>" (Azure's model_version)
   std::string request_id;     ///< put in errors raised while reading the response
   std::string model_name = {};  ///< reported (with model_version) when a completion names no model
+  int status = 200;             ///< the response's HTTP status, put in errors raised while reading it
 };
 
 /// Parses a complete chat-completions response into an AIMessage with
@@ -90,8 +91,5 @@ private:
 /// The model name to report: `model`, plus "-<version>" when a version is set
 /// and the name does not already end with it.
 std::string versioned_model_name(const std::string& model, const std::string& version);
-
-/// Percent-encodes `text` for a URL path segment or query value (RFC 3986 unreserved kept).
-std::string url_encode(std::string_view text);
 
 }  // namespace chainpp::openai_wire

@@ -48,7 +48,7 @@ std::string versioned_model_name(const std::string& model, const std::string& ve
 ProviderErrorInfo info_for(const ResponseShape& shape) {
   ProviderErrorInfo info;
   info.provider = shape.provider;
-  info.status = 200;
+  info.status = shape.status;
   info.request_id = shape.request_id;
   return info;
 }

@@ -99,7 +99,7 @@ TEST_CASE("azure_openai: configuration errors name the problem, where it is, and
                       "'azure_ad_token' in the configuration");
   REQUIRE_THROWS_WITH(make("models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
                            "    azure_endpoint: x.openai.azure.com\n    api_version: v\n    api_key: k\n"),
-                      "app.yaml:5:21: azure_openai: the endpoint 'x.openai.azure.com' must start with https:// "
+                      "app.yaml:5:21: azure_openai: azure_endpoint 'x.openai.azure.com' must start with http:// or https:// "
                       "(e.g. https://YOUR-RESOURCE.openai.azure.com)");
   REQUIRE_THROWS_WITH(make("models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
                            "    azure_endpoint: https://x\n    api_version: v\n    api_key: k\n    temprature: 0\n"),
@@ -132,7 +132,7 @@ TEST_CASE("azure_openai: no credential over plain http:// except to loopback or 
                            "    api_version: v\n    api_key: k\n";
   REQUIRE_THROWS_WITH(make(base + "    azure_endpoint: http://example.openai.azure.com\n"),
                       "app.yaml:7:21: azure_openai: refusing to send the credential over plain http:// to "
-                      "'example.openai.azure.com'; use https://, or set allow_insecure_http: true");
+                      "'example.openai.azure.com', which is not loopback; use https://, or set allow_insecure_http: true");
   REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://127.0.0.1:8080\n"));
   REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://localhost:8080\n"));
   REQUIRE_NOTHROW(make(base + "    azure_endpoint: http://[::1]:8080\n"));

@@ -304,7 +304,7 @@ TEST_CASE("bad input: YAML configuration is a ConfigError with file:line:col", "
       {"an endpoint without https://", "plugins: {load: [azure_openai]}\nmodels:\n  m:\n"
        "    provider: azure_openai\n    azure_deployment: d\n    azure_endpoint: example.com\n"
        "    api_version: v\n    api_key: k\n", "ConfigError",
-       "app.yaml:6:21: azure_openai: the endpoint 'example.com' must start with https:// "
+       "app.yaml:6:21: azure_openai: azure_endpoint 'example.com' must start with http:// or https:// "
        "(e.g. https://YOUR-RESOURCE.openai.azure.com)"},
       {"a missing deployment", "plugins: {load: [azure_openai]}\nmodels:\n  m:\n    provider: azure_openai\n"
        "    azure_endpoint: https://x\n    api_version: v\n    api_key: k\n", "ConfigError",
@@ -557,7 +557,7 @@ std::string malformed(const std::string& what) {
 TEST_CASE("bad input: chat-completion responses", "[bad_input]") {
   const std::string ten_mb(10 * 1024 * 1024, 'a');
   const std::vector<Row> rows = {
-      {"an empty body", "", "BadResponseError", malformed("invalid JSON at offset 0: The document is empty.")},
+      {"an empty body", "", "BadResponseError", malformed("the body is empty (HTTP 200)")},
       {"an HTML page", "<html>Bad Gateway</html>", "BadResponseError",
        malformed("invalid JSON at offset 0: Invalid value.")},
       {"a truncated body", R"({"choices":[{"message":{"content":"Hel)", "BadResponseError",

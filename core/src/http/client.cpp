@@ -54,6 +54,11 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
   Exchange x;
   x.target = parse_target(request);
   const Target& target = x.target;
+  // Headers that arrive after the configuration was checked (a call's own,
+  // a token provider's) are checked here: nothing is sent if one is refused.
+  for (const auto& [name, value] : request.headers)
+    if (auto problem = header_problem(name, value))
+      throw InputError(provider_name(request.provider) + ": " + *problem + "; nothing was sent");
   x.deadline = o.total_timeout.count() > 0 ? Clock::now() + o.total_timeout : Clock::time_point::max();
   const RetryPolicy policy(o, random);
   const int max_attempts = 1 + std::max(o.max_retries, 0);

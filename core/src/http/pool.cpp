@@ -7,6 +7,8 @@
 
 #include <dlfcn.h>
 
+#include <functional>
+
 namespace chainpp::http {
 
 Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
@@ -43,7 +45,12 @@ Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, s
   const auto proxy = proxy_for(t, o);
   Connection c;
   c.key = t.scheme + "://" + t.authority();
-  if (proxy) c.key += "|proxy=" + proxy->host + ":" + std::to_string(proxy->port);
+  if (proxy) {
+    // Sessions through one proxy with other credentials are not shared (the
+    // key holds a hash of the password, not the password).
+    c.key += "|proxy=" + proxy->host + ":" + std::to_string(proxy->port) + "|" + proxy->username + "|" +
+             std::to_string(std::hash<std::string>{}(proxy->password));
+  }
   if (t.scheme == "https") c.key += (o.verify_tls ? "|verify|" : "|noverify|") + o.ca_file;
   {
     std::lock_guard lock(mutex_);
@@ -63,8 +70,16 @@ Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, s
       c.session = std::make_unique<Poco::Net::HTTPClientSession>(t.host, t.port);
     }
     if (proxy) {
-      c.session->setProxy(proxy->host, proxy->port);
-      if (!proxy->username.empty()) c.session->setProxyCredentials(proxy->username, proxy->password);
+      // Poco's default is Basic authentication even without credentials
+      // (it would send "Proxy-Authorization: Basic Og=="): none unless given.
+      Poco::Net::HTTPClientSession::ProxyConfig config;
+      config.host = proxy->host;
+      config.port = proxy->port;
+      config.username = proxy->username;
+      config.password = proxy->password;
+      config.authMethod = proxy->username.empty() ? Poco::Net::HTTPClientSession::PROXY_AUTH_NONE
+                                                  : Poco::Net::HTTPClientSession::PROXY_AUTH_HTTP_BASIC;
+      c.session->setProxyConfig(config);
     }
     c.session->setKeepAlive(true);
   }

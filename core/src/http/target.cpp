@@ -1,8 +1,7 @@
 // Where a request goes: its URL's target, and the proxy it goes through.
 #include "http/transport.hpp"
 
-#include <Poco/URI.h>
-
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 
@@ -15,10 +14,6 @@ std::string trim(std::string_view s) {
 }
 
 namespace {
-
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
 
 const char* env(const char* upper, const char* lower) {
   if (const char* v = std::getenv(lower); v && *v) return v;
@@ -38,6 +33,7 @@ bool no_proxy_matches(const std::string& host) {
     if (const auto colon = item.find(':'); colon != std::string::npos && item.find(':', colon + 1) == std::string::npos)
       item.resize(colon);  // "host:port" entries match the host
     if (item.front() == '.') item.erase(0, 1);
+    for (char& c : item) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // hosts are lower case
     if (host == item) return true;
     if (host.size() > item.size() && host.compare(host.size() - item.size(), item.size(), item) == 0 &&
         host[host.size() - item.size() - 1] == '.')
@@ -46,53 +42,49 @@ bool no_proxy_matches(const std::string& host) {
   return false;
 }
 
+// "%40" as "@": the user information of a URL is percent-encoded.
+std::string percent_decoded(std::string_view s) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && digit(s[i + 1]) >= 0 && digit(s[i + 2]) >= 0) {
+      out += static_cast<char>(digit(s[i + 1]) * 16 + digit(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Target parse_target(const HttpRequest& request) {
-  Target t;
-  try {
-    Poco::URI uri(request.url);
-    t.scheme = uri.getScheme();
-    t.host = uri.getHost();
-    t.port = uri.getPort();
-    t.path_and_query = uri.getPathAndQuery();
-  } catch (const Poco::Exception& e) {
-    throw ConfigError(provider_name(request.provider) + ": invalid URL '" + request.url + "': " + e.message());
-  }
-  if ((t.scheme != "http" && t.scheme != "https") || t.host.empty())
-    throw ConfigError(provider_name(request.provider) + ": invalid URL '" + request.url +
-                      "' (expected http:// or https://host/...)");
-  if (t.path_and_query.empty()) t.path_and_query = "/";
-  return t;
+  return split_url(request.url, provider_name(request.provider) + ": the request URL", nullptr);
 }
 
 std::optional<Proxy> proxy_for(const Target& t, const TransportOptions& o) {
   std::string spec = o.proxy;
   if (spec.empty() && o.use_environment_proxy) {
-    if (is_loopback(t.host) || no_proxy_matches(t.host)) return std::nullopt;
+    if (t.loopback() || no_proxy_matches(t.host)) return std::nullopt;
     const char* v = t.scheme == "https" ? env("HTTPS_PROXY", "https_proxy") : env("HTTP_PROXY", "http_proxy");
     if (v) spec = v;
   }
   if (spec.empty()) return std::nullopt;
-  if (spec.find("://") == std::string::npos) spec = "http://" + spec;
-  try {
-    Poco::URI uri(spec);
-    Proxy p;
-    p.host = uri.getHost();
-    p.port = uri.getPort();
-    const std::string info = uri.getUserInfo();
-    if (const auto colon = info.find(':'); colon != std::string::npos) {
-      p.username = info.substr(0, colon);
-      p.password = info.substr(colon + 1);
-    } else {
-      p.username = info;
-    }
-    if (p.host.empty()) throw Poco::SyntaxException("no host");
-    return p;
-  } catch (const Poco::Exception&) {
-    throw ConfigError("invalid proxy '" + (spec.find('@') == std::string::npos ? spec : std::string("<redacted>")) +
-                      "'");
-  }
+  std::string info;
+  const Url url = split_proxy(spec, info);
+  Proxy p;
+  p.host = url.host;
+  p.port = url.port;
+  const auto colon = info.find(':');
+  p.username = percent_decoded(info.substr(0, colon));
+  if (colon != std::string::npos) p.password = percent_decoded(info.substr(colon + 1));
+  return p;
 }
 
 }  // namespace chainpp::http

@@ -4,6 +4,7 @@
 // chainpp errors (errors.cpp), response bodies (body_reader.cpp), the
 // connection pool (pool.cpp), cancellation (cancellation.hpp) and the one
 // retry loop (client.cpp). Nothing here is part of the public API.
+#include <chainpp/endpoint.hpp>
 #include <chainpp/http.hpp>
 
 #include "http/cancellation.hpp"
@@ -29,14 +30,14 @@ using Clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------- target (target.cpp)
 
-/// Where a request goes: the parts of its URL the transport uses.
-struct Target {
-  std::string scheme;
-  std::string host;
-  unsigned short port = 0;
-  std::string path_and_query;
-  std::string authority() const { return host + ":" + std::to_string(port); }
-};
+/// Where a request goes: its URL as parse_url() splits it.
+using Target = Url;
+
+/// parse_url(), with the user information of the URL (a proxy's
+/// credentials) put in `*userinfo` when it is not null, else refused.
+Url split_url(std::string_view text, std::string_view what, std::string* userinfo);
+/// A proxy's URL ("http://" assumed when it names no scheme) and its user information.
+Url split_proxy(std::string_view spec, std::string& userinfo);
 
 /// The target of `request.url`; ConfigError naming the provider when the URL
 /// is not an absolute http:// or https:// URL.
