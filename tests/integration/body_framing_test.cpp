@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 
 using namespace chainpp;
@@ -258,7 +259,9 @@ TEST_CASE("bytes after a response without a body leave the connection unpooled",
 TEST_CASE("a huge Content-Length cut short is a ConnectionError, not an allocation failure", "[framing]") {
   RawServer server({{"HTTP/1.1 200 OK\r\nContent-Length: 999999999999999\r\n\r\nHello", false, true}});
   HttpClient client;
-  CHECK_THROWS_MATCHES(client.send(post(server), no_retries()), ConnectionError,
+  TransportOptions unlimited = no_retries();  // the default max_response_bytes refuses it before reading
+  unlimited.max_response_bytes = std::numeric_limits<std::int64_t>::max();
+  CHECK_THROWS_MATCHES(client.send(post(server), unlimited), ConnectionError,
                        Message(broke(server, "connection closed after 5 of 999999999999999 body bytes")));
 }
 

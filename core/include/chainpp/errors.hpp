@@ -4,6 +4,7 @@
 #include <chainpp/export.hpp>
 #include <chainpp/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -110,6 +111,35 @@ CHAINPP_PROVIDER_ERROR(BadResponseError);
 CHAINPP_PROVIDER_ERROR(CancelledError);
 
 #undef CHAINPP_PROVIDER_ERROR
+
+/// A response larger than a limit of the call allows: the body
+/// (max_response_bytes), one stream line or event (max_sse_event_bytes), or
+/// the text and tool arguments a stream carried (max_stream_bytes). A
+/// BadResponseError (the response cannot be used as it is), never retried:
+/// "azure_openai: response body exceeds max_response_bytes (67108864 bytes);
+/// raise max_response_bytes to accept it (request id X)".
+class CHAINPP_API ResponseTooLargeError : public BadResponseError {
+public:
+  /// `what`: what exceeded the limit ("response body"); `setting`: the
+  /// setting that raises it; `limit`: its value in bytes.
+  ResponseTooLargeError(const std::string& what, std::string setting, std::int64_t limit, ProviderErrorInfo info)
+      : BadResponseError(message_for(what, setting, limit, info), info), setting_(std::move(setting)), limit_(limit) {}
+  /// The setting that raises the limit, e.g. "max_response_bytes".
+  const std::string& setting() const { return setting_; }
+  /// The limit in bytes.
+  std::int64_t limit() const { return limit_; }
+
+private:
+  static std::string message_for(const std::string& what, const std::string& setting, std::int64_t limit,
+                                 const ProviderErrorInfo& info) {
+    std::string m = info.provider + ": " + what + " exceeds " + setting + " (" + std::to_string(limit) +
+                    " bytes); raise " + setting + " to accept it";
+    if (!info.request_id.empty()) m += " (request id " + info.request_id + ")";
+    return m;
+  }
+  std::string setting_;
+  std::int64_t limit_;
+};
 
 /// The content filter rejected the prompt (HTTP 400, code content_filter) or
 /// cut the completion (finish_reason content_filter).

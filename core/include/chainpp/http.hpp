@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -56,7 +57,7 @@ struct CHAINPP_API HttpResponse {
   std::string request_id() const;
 };
 
-/// Timeouts, retries and TLS/proxy settings of a call. Zero durations mean "no limit".
+/// Timeouts, retries, TLS/proxy settings and size limits of a call. Zero durations mean "no limit".
 struct CHAINPP_API TransportOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{600000};  ///< longest wait for any byte
@@ -70,6 +71,11 @@ struct CHAINPP_API TransportOptions {
   /// "http://host:port"; empty: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment.
   std::string proxy;
   bool use_environment_proxy = true;
+  // What a server can make a call hold; past a limit the call ends with
+  // ResponseTooLargeError naming it (never std::bad_alloc).
+  std::int64_t max_response_bytes = std::int64_t{64} << 20;   ///< a whole (or error) response body
+  std::int64_t max_sse_event_bytes = std::int64_t{8} << 20;   ///< one line or event of a stream
+  std::int64_t max_stream_bytes = std::int64_t{64} << 20;     ///< streamed text and tool arguments of a call
 };
 
 /// Called before each retry: retry number (1-based), the error of the failed

@@ -104,12 +104,32 @@ std::optional<std::string_view> BodyReader::next() {
   }
 }
 
-std::string BodyReader::read_all(const Poco::Net::HTTPResponse& response) {
+std::optional<std::string> BodyReader::read_all(const Poco::Net::HTTPResponse& response, std::int64_t max_bytes) {
+  if (expected_ > max_bytes) return std::nullopt;  // refused before a byte of it is read
   std::string out;
   if (response.hasContentLength() && response.getContentLength64() > 0)  // not more than a MiB before it arrives
     out.reserve(static_cast<std::size_t>(std::min<Poco::Int64>(response.getContentLength64(), 1 << 20)));
-  while (const auto piece = next()) out.append(*piece);
+  while (const auto piece = next()) {
+    if (static_cast<std::int64_t>(out.size() + piece->size()) > max_bytes) return std::nullopt;
+    out.append(*piece);
+  }
   return out;
+}
+
+std::string read_whole_body(BodyReader& body, const Poco::Net::HTTPResponse& response, const std::string& provider,
+                            const TransportOptions& options, int attempts) {
+  auto out = body.read_all(response, options.max_response_bytes);
+  if (out) return std::move(*out);
+  ProviderErrorInfo info;
+  info.provider = provider_name(provider);
+  info.status = static_cast<int>(response.getStatus());
+  info.attempts = attempts;
+  info.request_id = request_id_of(headers_of(response));
+  std::string what = info.status >= 200 && info.status < 300 ? "response body"
+                                                              : "HTTP " + std::to_string(info.status) + " error body";
+  if (body.expected() > options.max_response_bytes)
+    what += " of " + std::to_string(body.expected()) + " bytes (Content-Length)";
+  throw ResponseTooLargeError(what, "max_response_bytes", options.max_response_bytes, std::move(info));
 }
 
 bool BodyReader::reusable() const {

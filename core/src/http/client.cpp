@@ -112,14 +112,14 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
             x.body = std::move(body);
             return x;
           }
-          x.response.body = body->read_all(*head);
+          x.response.body = read_whole_body(*body, *head, request.provider, o, attempt);
           watch->disarm();
           if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
           pool.release_after(std::move(conn), *body, *head);
           return x;
         }
         error_headers = headers_of(*head);
-        const std::string error_body = body->read_all(*head);
+        const std::string error_body = read_whole_body(*body, *head, request.provider, o, attempt);
         watch->disarm();
         if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
         pool.release_after(std::move(conn), *body, *head);

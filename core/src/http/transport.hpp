@@ -151,8 +151,11 @@ public:
 
   /// The next piece of the body (valid until the next call), nullopt at its end.
   std::optional<std::string_view> next();
-  /// The rest of the body, whole.
-  std::string read_all(const Poco::Net::HTTPResponse& response);
+  /// The rest of the body, whole; nullopt when it is longer than
+  /// `max_bytes` (at once when its Content-Length says so).
+  std::optional<std::string> read_all(const Poco::Net::HTTPResponse& response, std::int64_t max_bytes);
+  /// The Content-Length, -1 when the body is chunked or ends with the connection.
+  std::int64_t expected() const { return expected_; }
 
   /// The buffer, for the connection to keep (a response on it reuses it).
   std::unique_ptr<char[]> take_buffer() { return std::move(buf_); }
@@ -192,6 +195,11 @@ private:
 
 /// The response's headers, in order.
 HttpHeaders headers_of(const Poco::Net::HTTPResponse& response);
+
+/// `body` read to its end (the response `response` of an attempt), or
+/// ResponseTooLargeError when it is longer than the options' max_response_bytes.
+std::string read_whole_body(BodyReader& body, const Poco::Net::HTTPResponse& response, const std::string& provider,
+                            const TransportOptions& options, int attempts);
 
 // ---------------------------------------------------------------- the retry loop (client.cpp)
 
