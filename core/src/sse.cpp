@@ -20,7 +20,7 @@ const char* find_eol(const char* p, const char* end) {
 
 }  // namespace
 
-SseParser::SseParser() {
+SseParser::SseParser(std::int64_t max_event_bytes) : max_event_bytes_(max_event_bytes) {
   partial_.reserve(256);
   data_.reserve(256);
 }
@@ -43,13 +43,18 @@ void SseParser::feed(std::string_view bytes) {
 }
 
 void SseParser::feed_lines(const char* p, const char* end) {
-  if (done_) return;
+  if (done_ || exceeded_) return;
   if (skip_lf_ && p != end) {
     skip_lf_ = false;
     if (*p == '\n') ++p;
   }
-  while (p != end && !done_) {
+  while (p != end && !done_ && !exceeded_) {
     const char* eol = find_eol(p, end);
+    if (static_cast<std::int64_t>(partial_.size()) + (eol - p) > max_event_bytes_) {
+      exceeded_ = "line";
+      partial_.clear();
+      return;
+    }
     if (eol == end) {
       partial_.append(p, end);
       return;
@@ -86,6 +91,10 @@ void SseParser::line(std::string_view text) {
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
+    if (static_cast<std::int64_t>(data_.size() + value.size()) > max_event_bytes_) {
+      exceeded_ = "event";
+      return;
+    }
     data_.append(value);
     data_.push_back('\n');
     has_data_ = true;
@@ -162,8 +171,19 @@ bool SseParser::finish() {
 
 namespace chainpp {
 
-SseEventReader::SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider)
-    : body_(std::move(body)), provider_(std::move(provider)) {}
+SseEventReader::SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider,
+                               std::int64_t max_event_bytes)
+    : body_(std::move(body)), provider_(std::move(provider)), max_event_bytes_(max_event_bytes),
+      parser_(max_event_bytes) {}
+
+ProviderErrorInfo SseEventReader::stream_error_info() const {
+  ProviderErrorInfo info;
+  info.provider = provider_;
+  info.status = body_->status();
+  info.request_id = body_->request_id();
+  info.attempts = body_->attempts();
+  return info;
+}
 
 const SseEvent* SseEventReader::next() {
   for (;;) {
@@ -190,6 +210,11 @@ const SseEvent* SseEventReader::next() {
       const std::string_view piece = unfed_.substr(0, kPiece);
       unfed_.remove_prefix(piece.size());
       parser_.feed(piece);
+      if (const char* what = parser_.exceeded()) {
+        body_->close();
+        throw ResponseTooLargeError(std::string("a stream ") + what, "max_sse_event_bytes", max_event_bytes_,
+                                    stream_error_info());
+      }
       continue;
     }
     if (!ended_) {
@@ -201,11 +226,7 @@ const SseEvent* SseEventReader::next() {
       }
       continue;
     }
-    ProviderErrorInfo info;
-    info.provider = provider_;
-    info.status = body_->status();
-    info.request_id = body_->request_id();
-    info.attempts = body_->attempts();
+    ProviderErrorInfo info = stream_error_info();
     std::string message = provider_ + ": the stream ended without [DONE] after " + std::to_string(events_) +
                           (events_ == 1 ? " event" : " events") + " (truncated)";
     if (!info.request_id.empty()) message += " (request id " + info.request_id + ")";

@@ -179,3 +179,33 @@ TEST_CASE("a partial BOM is kept as data") {
   REQUIRE(events.size() == 1);
   CHECK(events[0].data == "y");  // "\xEF\xBBdata" is an unknown field name
 }
+
+TEST_CASE("a line or an event up to max_event_bytes is parsed, one byte more stops the parser") {
+  SseParser p(12);
+  p.feed("data: 123456\n");  // a line of 12 bytes
+  p.feed("data: 123456\n\n");  // an event of 13 bytes of data ("123456\n123456"): too long
+  CHECK(p.exceeded() == std::string_view("event"));
+  CHECK(p.pending() == 0);
+  p.feed("data: x\n\n");  // ignored from then on
+  CHECK(p.pending() == 0);
+
+  SseParser whole(12);
+  whole.feed("data: 12345\n\ndata: 123456\n\n");
+  CHECK(whole.exceeded() == nullptr);
+  const auto events = drain(whole);
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].data == "123456");
+}
+
+TEST_CASE("a line longer than max_event_bytes stops the parser, whole or in pieces") {
+  SseParser whole(12);
+  whole.feed("data: 1234567\n\n");
+  CHECK(whole.exceeded() == std::string_view("line"));
+  SseParser bytewise(12);
+  for (const char c : std::string_view("data: 1234567")) bytewise.feed(std::string_view(&c, 1));
+  CHECK(bytewise.exceeded() == std::string_view("line"));
+  SseParser comment(12);
+  comment.feed(": a comment of many bytes");
+  CHECK(comment.exceeded() == std::string_view("line"));
+  CHECK(SseParser().exceeded() == nullptr);
+}

@@ -6,6 +6,7 @@
 #include <chainpp/http.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,7 +33,9 @@ struct CHAINPP_API SseEvent {
 ///   if (!p.done()) ...;  // the stream ended without [DONE]
 class CHAINPP_API SseParser {
 public:
-  SseParser();
+  /// A parser that holds at most `max_event_bytes` of one line or of one
+  /// event's data: past that it stops and exceeded() says which.
+  explicit SseParser(std::int64_t max_event_bytes = TransportOptions{}.max_sse_event_bytes);
 
   /// Parses `bytes`; complete events become available through next().
   /// Bytes after `[DONE]` are ignored.
@@ -60,6 +63,9 @@ public:
   std::optional<long> retry_ms() const { return retry_ms_; }
   /// The last event id (persists across events, as the specification says).
   const std::string& last_event_id() const { return last_id_; }
+  /// "line" or "event" once a line or an event's data grew past
+  /// max_event_bytes (the parser then ignores the rest), else nullptr.
+  const char* exceeded() const { return exceeded_; }
 
 private:
   void feed_lines(const char* p, const char* end);
@@ -74,6 +80,8 @@ private:
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::optional<long> retry_ms_;
+  std::int64_t max_event_bytes_;
+  const char* exceeded_ = nullptr;
   int bom_matched_ = 0;  // bytes of a leading UTF-8 BOM matched so far; 3 = decided
   bool has_data_ = false;
   bool skip_lf_ = false;  // the previous piece ended with CR: a leading LF belongs to it
@@ -89,14 +97,19 @@ private:
 class CHAINPP_API SseEventReader {
 public:
   /// Reads the events of `body`; `provider` names the caller in errors.
-  SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider);
+  /// A line or an event longer than `max_event_bytes` ends the stream.
+  SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider,
+                 std::int64_t max_event_bytes = TransportOptions{}.max_sse_event_bytes);
 
   /// The next event that carries data, or nullptr once `data: [DONE]` arrived
   /// (the rest of the body is read then, so that its connection goes back to
   /// the pool). The event stays valid until the next call. Throws what
   /// HttpBodyStream::read() throws, and BadResponseError when the body ends
   /// before [DONE]: "azure_openai: the stream ended without [DONE] after
-  /// 3 events (truncated) (request id X)".
+  /// 3 events (truncated) (request id X)", and ResponseTooLargeError when a
+  /// line or an event is longer than max_event_bytes: "azure_openai: a stream
+  /// event exceeds max_sse_event_bytes (8388608 bytes); raise
+  /// max_sse_event_bytes to accept it (request id X)".
   const SseEvent* next();
 
   /// The response: status, headers, request id, attempts.
@@ -105,8 +118,11 @@ public:
   int events() const { return events_; }
 
 private:
+  ProviderErrorInfo stream_error_info() const;
+
   std::unique_ptr<HttpBodyStream> body_;
   std::string provider_;
+  std::int64_t max_event_bytes_;
   SseParser parser_;
   std::string_view unfed_;  // of the last body read (valid until the next): fed to the parser in pieces
   int events_ = 0;
