@@ -21,7 +21,8 @@ const std::vector<std::string>& common_setting_keys() {
     for (auto& option : generation_option_keys()) k.push_back(std::move(option));
     for (const char* other : {"streaming", "stream_usage", "timeout", "connect_timeout", "total_timeout",
                               "max_retries", "max_retry_after", "default_headers", "default_query", "verify_tls",
-                              "ca_file", "proxy", "allow_insecure_http"})
+                              "ca_file", "proxy", "allow_insecure_http", "max_response_bytes",
+                              "max_sse_event_bytes", "max_stream_bytes"})
       k.emplace_back(other);
     return k;
   }();
@@ -46,6 +47,15 @@ void check_range(const ConfigNode& node, const char* key, const std::optional<T>
   std::ostringstream text;
   text << std::setprecision(15) << "'" << key << "' must be between " << lo << " and " << hi;
   node.at(key).fail(text.str());
+}
+
+// A size limit in bytes: an integer within [1 KiB, 1 TiB].
+void bytes_setting(const ConfigNode& node, const char* key, std::int64_t& out) {
+  if (!node.contains(key)) return;
+  const std::int64_t n = node.get_int(key);
+  if (n < 1024 || n > (std::int64_t{1} << 40))
+    node.at(key).fail(std::string("'") + key + "' must be a number of bytes between 1024 and 1099511627776");
+  out = n;
 }
 
 std::vector<std::pair<std::string, std::string>> string_map(const ConfigNode& node, const char* key) {
@@ -113,6 +123,9 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
       node.at("proxy").fail(e.what());
     }
   }
+  bytes_setting(node, "max_response_bytes", s.transport.max_response_bytes);
+  bytes_setting(node, "max_sse_event_bytes", s.transport.max_sse_event_bytes);
+  bytes_setting(node, "max_stream_bytes", s.transport.max_stream_bytes);
   s.default_headers = string_map(node, "default_headers");
   for (const auto& [name, value] : s.default_headers)
     if (auto problem = header_problem(name, value)) node.at("default_headers").at(name).fail(*problem);
@@ -202,14 +215,16 @@ AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOpt
 Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& messages, const CallOptions& options,
                                                              const CallContext& ctx) const {
   const HttpRequest request = make_request(messages, options, true, ctx);
-  auto body = HttpClient::shared().open(request, transport_for(options), retries_to(ctx.run));
+  const TransportOptions transport = transport_for(options);
+  auto body = HttpClient::shared().open(request, transport, retries_to(ctx.run));
   report_rate_limit(ctx.run, body->headers());
   struct State {
     StreamDecoder decoder;
     SseEventReader events;
   };
-  auto st = std::make_shared<State>(State{StreamDecoder(response_shape(body->request_id(), body->status())),
-                                          SseEventReader(std::move(body), provider())});
+  auto st = std::make_shared<State>(
+      State{StreamDecoder(response_shape(body->request_id(), body->status()), transport.max_stream_bytes),
+            SseEventReader(std::move(body), provider(), transport.max_sse_event_bytes)});
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
     if (const SseEvent* event = st->events.next()) return st->decoder.decode(event->data);
     return std::nullopt;

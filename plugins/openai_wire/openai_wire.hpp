@@ -3,9 +3,11 @@
 // that speaks it (Azure OpenAI, OpenAI, OpenAI-compatible servers): the
 // request body, the completion response and the stream chunks.
 #include <chainpp/chat_model.hpp>
+#include <chainpp/http.hpp>
 #include <chainpp/json.hpp>
 #include <chainpp/messages.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,11 +48,16 @@ AIMessage parse_completion_full(std::string_view body, const ResponseShape& shap
 /// Turns stream events (each SSE `data:` payload) into chunks.
 class StreamDecoder {
 public:
-  explicit StreamDecoder(ResponseShape shape) : shape_(std::move(shape)) {}
+  /// A decoder of one call's stream, which may carry at most
+  /// `max_stream_bytes` of text (content, refusal), tool-call names, ids and
+  /// arguments, and events with logprobs or prompt filter results.
+  explicit StreamDecoder(ResponseShape shape, std::int64_t max_stream_bytes = TransportOptions{}.max_stream_bytes)
+      : shape_(std::move(shape)), max_stream_bytes_(max_stream_bytes) {}
   /// One event's chunk (possibly empty: Azure's filter-only chunks). Throws a
   /// ProviderError for an `error` event, BadResponseError for malformed JSON,
-  /// and ContentFilterError when the filter cut the completion (carrying the
-  /// content streamed so far).
+  /// ContentFilterError when the filter cut the completion (carrying the
+  /// content streamed so far), and ResponseTooLargeError once the stream
+  /// carried more than max_stream_bytes.
   /// Events of the common shape (what Azure and OpenAI send for text and
   /// tool-call deltas) are read by a scanner that builds only what the chunk
   /// keeps; any other event takes decode_full.
@@ -65,9 +72,13 @@ public:
 
 private:
   AIMessageChunk assemble(Parts& parts);
+  void count_streamed(const AIMessageChunk& chunk, bool whole_event);
   void remember_template(std::string_view data, const Parts& parts, std::string_view content_token);
 
   ResponseShape shape_;
+  std::int64_t max_stream_bytes_;
+  std::int64_t streamed_ = 0;     // what the chunks so far carried, counted against max_stream_bytes_
+  std::size_t event_bytes_ = 0;   // the size of the event being decoded
   std::size_t scanned_ = 0;
   JsonObject scan_scratch_;   // the scanner's working storage, kept between events
   std::string filter_text_;   // the last content_filter_results the scanner built, as text

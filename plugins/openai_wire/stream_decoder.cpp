@@ -116,6 +116,7 @@ bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, 
 }  // namespace
 
 AIMessageChunk StreamDecoder::decode(std::string_view data) {
+  event_bytes_ = data.size();
   scan_scratch_.clear();
   if (template_ && data.size() > template_->prefix.size() + template_->suffix.size() &&
       data.starts_with(template_->prefix) && data.ends_with(template_->suffix)) {
@@ -165,6 +166,7 @@ void StreamDecoder::remember_template(std::string_view data, const Parts& parts,
 }
 
 AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
+  event_bytes_ = data.size();
   // The parts are moved out of `j` (distinct members: the views into it stay valid).
   Json j = parse_json(data, shape_);
   if (!j.is_object()) bad_response(shape_, "stream event is not a JSON object");
@@ -199,6 +201,26 @@ AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
   return assemble(parts);
 }
 
+void StreamDecoder::count_streamed(const AIMessageChunk& chunk, bool whole_event) {
+  // What merging the chunks keeps: text, tool calls, and (counted as the
+  // event's size) the logprobs and filter results merged array by array.
+  std::size_t bytes = whole_event ? event_bytes_ : chunk.content.size();
+  if (!whole_event) {
+    if (const Json* refusal = chunk.response_metadata.find("refusal"); refusal && refusal->is_string())
+      bytes += refusal->as_string().size();
+    for (const auto& c : chunk.tool_call_chunks)
+      bytes += (c.name ? c.name->size() : 0) + (c.id ? c.id->size() : 0) + (c.args ? c.args->size() : 0);
+  }
+  streamed_ += static_cast<std::int64_t>(bytes);
+  if (streamed_ <= max_stream_bytes_) return;
+  ProviderErrorInfo info;
+  info.provider = shape_.provider;
+  info.status = 200;
+  info.request_id = shape_.request_id;
+  throw ResponseTooLargeError("streamed content (text and tool arguments)", "max_stream_bytes", max_stream_bytes_,
+                              std::move(info));
+}
+
 AIMessageChunk StreamDecoder::assemble(Parts& p) {
   AIMessageChunk chunk;
   // The members below have distinct names: each is appended, without a lookup.
@@ -225,6 +247,7 @@ AIMessageChunk StreamDecoder::assemble(Parts& p) {
   if (p.filter && p.filter->is_object() && !p.filter->as_object().empty())
     put("content_filter_results", filtered ? *p.filter : std::move(*p.filter));
   if (p.logprobs) put("logprobs", std::move(*p.logprobs));
+  count_streamed(chunk, p.logprobs || p.prompt_filter);
   content_so_far_ += chunk.content;
   if (p.finish) {
     put("finish_reason", *p.finish);
