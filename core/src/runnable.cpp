@@ -100,7 +100,8 @@ Stream<Value> observed(Stream<Value> inner, std::shared_ptr<RunManager> run) {
         st->run->chain_end(st->merged);
         return std::nullopt;
       }
-      st->merged = st->any ? merge_values(st->merged, *item) : *item;
+      if (st->any) merge_into(st->merged, *item);
+      else st->merged = *item;
       st->any = true;
       return item;
     } catch (const std::exception& e) {
@@ -146,7 +147,8 @@ Stream<Value> Runnable::do_transform(Stream<Value> input, const RunConfig& confi
   Value merged;
   bool any = false;
   while (auto piece = input.next()) {
-    merged = any ? merge_values(merged, *piece) : std::move(*piece);
+    if (any) merge_into(merged, *piece);
+    else merged = std::move(*piece);
     any = true;
   }
   return do_stream(merged, config);
@@ -164,6 +166,17 @@ std::future<Value> Runnable::ainvoke(Value input, RunConfig config) const {
   return std::async(std::launch::async, [this, self, input = std::move(input), config = std::move(config)] {
     return invoke(input, config);
   });
+}
+
+void merge_into(Value& merged, const Value& piece) {
+  // `merged` is not const: its chunk or text may be appended to where it is.
+  if (merged.is_chunk() && piece.is_chunk()) {
+    const_cast<AIMessageChunk&>(merged.as_chunk()) += piece.as_chunk();
+  } else if (merged.is_text() && piece.is_text()) {
+    const_cast<std::string&>(merged.as_text()) += piece.as_text();
+  } else {
+    merged = piece;
+  }
 }
 
 Value merge_values(const Value& a, const Value& b) {

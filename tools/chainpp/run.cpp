@@ -80,7 +80,8 @@ int run_command(const Options& opts, const std::vector<std::string>& args) {
     bool first = true;
     for (auto& piece : pipeline->stream(input, config)) {
       if (!has(opts, "json")) print_piece(piece);
-      merged = first ? piece : chainpp::merge_values(merged, piece);
+      if (first) merged = piece;
+      else chainpp::merge_into(merged, piece);
       first = false;
     }
     if (has(opts, "json"))

@@ -92,6 +92,9 @@ protected:
 
 /// Merges two pieces of a stream: chunks with `+`, texts concatenated, otherwise the later one.
 CHAINPP_API Value merge_values(const Value& a, const Value& b);
+/// merged = merge_values(merged, piece), in place: what was merged so far is
+/// not copied again (a stream of n pieces merges in linear time).
+CHAINPP_API void merge_into(Value& merged, const Value& piece);
 
 /// A runnable from a function.
 CHAINPP_API RunnablePtr make_lambda(std::string name, std::function<Value(const Value&)> fn);
