@@ -168,7 +168,7 @@ TEST_CASE("an endless stream of small chunks ends at max_stream_bytes, text or t
     GeneratingServer server(kSseHead, sse_event("{\"content\":\"" + std::string(1000, 'x') + "\"}"));
     CHECK(in_child([&] { stream_and_merge(server); }) ==
           "ResponseTooLargeError: openai: streamed content (text and tool arguments) exceeds max_stream_bytes "
-          "(67108864 bytes); raise max_stream_bytes to accept it (request id req-1)");
+          "(33554432 bytes); raise max_stream_bytes to accept it (request id req-1)");
   }
   SECTION("tool arguments, the limit of the configuration") {
     GeneratingServer server(

@@ -75,7 +75,7 @@ struct CHAINPP_API TransportOptions {
   // ResponseTooLargeError naming it (never std::bad_alloc).
   std::int64_t max_response_bytes = std::int64_t{64} << 20;   ///< a whole (or error) response body
   std::int64_t max_sse_event_bytes = std::int64_t{8} << 20;   ///< one line or event of a stream
-  std::int64_t max_stream_bytes = std::int64_t{64} << 20;     ///< streamed text and tool arguments of a call
+  std::int64_t max_stream_bytes = std::int64_t{32} << 20;     ///< streamed text and tool arguments of a call
 };
 
 /// Called before each retry: retry number (1-based), the error of the failed
