@@ -1,5 +1,8 @@
 // StreamDecoder: stream events read from the template of the event before,
 // by the scanner, or by the general path (Json::parse) for any other event.
+// Events of the common shape (what Azure and OpenAI send for text and
+// tool-call deltas) are read by the scanner, which builds only what the
+// chunk keeps.
 #include "openai_wire.hpp"
 
 #include "json_scan.hpp"
@@ -17,9 +20,48 @@ namespace chainpp::openai_wire {
 // What a chunk is made of, read from one event. The views point into the
 // event's text, the parsed Json or the scanner's storage, which outlive
 // assemble().
-struct StreamDecoder::Parts {
+struct EventParts {
   std::optional<std::string_view> model, fingerprint, content, refusal, finish;
   std::optional<Json> prompt_filter, usage, tool_calls, filter, logprobs;
+};
+
+// The decoder's state and its paths.
+class StreamDecoder::Impl {
+public:
+  using Parts = EventParts;
+  Impl(ResponseShape shape, std::int64_t max_stream_bytes)
+      : shape_(std::move(shape)), max_stream_bytes_(max_stream_bytes) {}
+
+  AIMessageChunk decode(std::string_view data);
+  AIMessageChunk decode_full(std::string_view data);
+  std::size_t scanned_ = 0;
+
+private:
+  AIMessageChunk assemble(Parts& parts);
+  void count_streamed(const AIMessageChunk& chunk, bool whole_event);
+  void remember_template(std::string_view data, const Parts& parts, std::string_view content_token);
+
+  ResponseShape shape_;
+  std::int64_t max_stream_bytes_;
+  std::int64_t streamed_ = 0;    // what the chunks so far carried, counted against max_stream_bytes_
+  std::size_t event_bytes_ = 0;  // the size of the event being decoded
+  JsonObject scan_scratch_;      // the scanner's working storage, kept between events
+  std::string filter_text_;      // the last content_filter_results the scanner built, as text
+  Json filter_;                  // and as built (events often repeat it)
+  // The last event the scanner read that carried a content string, cut
+  // around that string, and what the rest of it gave. Consecutive chunks of
+  // a stream usually differ in their content only: an event whose text
+  // around its content string is the same is read from this template.
+  struct ContentTemplate {
+    std::string prefix, suffix;
+    std::optional<std::string> model, fingerprint, finish;
+    std::optional<Json> filter;
+  };
+  std::optional<ContentTemplate> template_;
+  int template_misses_ = 0;  // events in a row that the template did not fit
+  std::string content_so_far_;
+  std::string model_;  // the last chunk's model and its reported name
+  std::string versioned_model_;
 };
 
 namespace {
@@ -53,7 +95,7 @@ void tool_call_chunks_from(const ResponseShape& shape, const Json& calls, std::v
 // not of that shape (an `error` member, a member of an unexpected type, a
 // number the scanner does not build) or not valid JSON: decode_full then
 // gives the chunk or the error.
-bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, Json& filter,
+bool scan_event(JsonScan& s, EventParts& p, std::string& filter_text, Json& filter,
                 std::string_view& content_token) {
   auto delta = [&](std::size_t i, char next) {
     switch (i) {
@@ -115,7 +157,7 @@ bool scan_event(JsonScan& s, StreamDecoder::Parts& p, std::string& filter_text, 
 
 }  // namespace
 
-AIMessageChunk StreamDecoder::decode(std::string_view data) {
+AIMessageChunk StreamDecoder::Impl::decode(std::string_view data) {
   event_bytes_ = data.size();
   scan_scratch_.clear();
   if (template_ && data.size() > template_->prefix.size() + template_->suffix.size() &&
@@ -149,7 +191,7 @@ AIMessageChunk StreamDecoder::decode(std::string_view data) {
   return assemble(parts);
 }
 
-void StreamDecoder::remember_template(std::string_view data, const Parts& parts, std::string_view content_token) {
+void StreamDecoder::Impl::remember_template(std::string_view data, const Parts& parts, std::string_view content_token) {
   constexpr int kMaxMisses = 8;  // then the chunks differ elsewhere too (a per-chunk field): stop rebuilding
   if (template_ && ++template_misses_ > kMaxMisses) return;
   // Only events whose other parts the template keeps: the common content chunk.
@@ -165,7 +207,7 @@ void StreamDecoder::remember_template(std::string_view data, const Parts& parts,
   t.filter = parts.filter;
 }
 
-AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
+AIMessageChunk StreamDecoder::Impl::decode_full(std::string_view data) {
   event_bytes_ = data.size();
   // The parts are moved out of `j` (distinct members: the views into it stay valid).
   Json j = parse_json(data, shape_);
@@ -201,7 +243,7 @@ AIMessageChunk StreamDecoder::decode_full(std::string_view data) {
   return assemble(parts);
 }
 
-void StreamDecoder::count_streamed(const AIMessageChunk& chunk, bool whole_event) {
+void StreamDecoder::Impl::count_streamed(const AIMessageChunk& chunk, bool whole_event) {
   // What merging the chunks keeps: text, tool calls, and (counted as the
   // event's size) the logprobs and filter results merged array by array.
   std::size_t bytes = whole_event ? event_bytes_ : chunk.content.size();
@@ -221,7 +263,7 @@ void StreamDecoder::count_streamed(const AIMessageChunk& chunk, bool whole_event
                               std::move(info));
 }
 
-AIMessageChunk StreamDecoder::assemble(Parts& p) {
+AIMessageChunk StreamDecoder::Impl::assemble(Parts& p) {
   AIMessageChunk chunk;
   // The members below have distinct names: each is appended, without a lookup.
   JsonObject& meta = chunk.response_metadata.as_object();
@@ -255,5 +297,14 @@ AIMessageChunk StreamDecoder::assemble(Parts& p) {
   }
   return chunk;
 }
+
+StreamDecoder::StreamDecoder(ResponseShape shape, std::int64_t max_stream_bytes)
+    : impl_(std::make_unique<Impl>(std::move(shape), max_stream_bytes)) {}
+StreamDecoder::~StreamDecoder() = default;
+StreamDecoder::StreamDecoder(StreamDecoder&&) noexcept = default;
+StreamDecoder& StreamDecoder::operator=(StreamDecoder&&) noexcept = default;
+AIMessageChunk StreamDecoder::decode(std::string_view data) { return impl_->decode(data); }
+AIMessageChunk StreamDecoder::decode_full(std::string_view data) { return impl_->decode_full(data); }
+std::size_t StreamDecoder::scanned_events() const { return impl_->scanned_; }
 
 }  // namespace chainpp::openai_wire
