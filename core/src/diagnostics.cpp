@@ -1,4 +1,5 @@
 #include <chainpp/diagnostics.hpp>
+#include <chainpp/terminal.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -10,7 +11,9 @@ namespace {
 
 void write_to_stderr(const Diagnostic& d) {
   const char* prefix = d.kind == DiagnosticKind::warning ? "chainpp: warning: " : "chainpp: ";
-  std::fprintf(stderr, "%s%s\n", prefix, d.message.c_str());
+  // A message can quote a server or an exception: nothing in it reaches the terminal raw.
+  const std::string line = prefix + escape_for_terminal(d.message) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 // The handler, replaced as a whole under the mutex; reports run one at a time.

@@ -70,6 +70,9 @@ TEST_CASE("the default diagnostic handler writes one line to stderr") {
   const std::string warning =
       stderr_of([] { report_diagnostic({DiagnosticKind::warning, "something is unsafe"}); });
   REQUIRE(warning == "chainpp: warning: something is unsafe\n");
+  const std::string forged =
+      stderr_of([] { report_diagnostic({DiagnosticKind::warning, "bad\x1b[2J\r\nchainpp: fake \xff"}); });
+  REQUIRE(forged == "chainpp: warning: bad\\u001b[2J\\r\\nchainpp: fake \\xff\n");
 }
 
 TEST_CASE("a diagnostic handler that throws does not fail the caller") {

@@ -22,6 +22,7 @@
 #include <chainpp/sse.hpp>
 #include <chainpp/stream.hpp>
 #include <chainpp/structured_output.hpp>
+#include <chainpp/terminal.hpp>
 #include <chainpp/tools.hpp>
 #include <chainpp/tracer.hpp>
 #include <chainpp/usage_cost.hpp>

@@ -29,7 +29,7 @@ using DiagnosticHandler = std::function<void(const Diagnostic&)>;
 
 /// Replaces the handler; an empty one restores the default, which writes
 /// "chainpp: <message>" (warnings: "chainpp: warning: <message>") and a
-/// newline to stderr.
+/// newline to stderr, the message through escape_for_terminal (chainpp/terminal.hpp).
 ///
 ///   chainpp::set_diagnostic_handler([](const chainpp::Diagnostic& d) { my_log(d.message); });
 CHAINPP_API void set_diagnostic_handler(DiagnosticHandler handler);
