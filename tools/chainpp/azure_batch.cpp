@@ -3,6 +3,7 @@
 #include "commands.hpp"
 
 #include <chainpp/remote_batch.hpp>
+#include <chainpp/terminal.hpp>
 
 #include <signal.h>
 
@@ -14,6 +15,7 @@ namespace cli {
 namespace {
 
 using Poco::Util::OptionSet;
+using chainpp::escape_for_terminal;  // every line with a batch's id, status or errors: they come from the service
 
 /// Pipeline `name` split at its model for the Azure Batch API.
 chainpp::RemoteBatchPipeline azure_batch_pipeline(const chainpp::App& app, const std::string& name,
@@ -38,7 +40,7 @@ chainpp::RemoteBatchOptions remote_batch_options(const chainpp::App& app,
   options.run_config = app.run_config();  // the pipeline's callbacks: its steps run outside it
   options.usage_cost = usage_handler(app, options.run_config);
   options.on_status = [last = std::string()](const chainpp::RemoteBatchStatus& s) mutable {
-    std::string line = "batch: " + chainpp::format_remote_batch_status(s);
+    std::string line = "batch: " + escape_for_terminal(chainpp::format_remote_batch_status(s));
     if (line == last) return;
     std::cerr << line << '\n' << std::flush;
     last = std::move(line);
@@ -63,7 +65,9 @@ int fetch_and_report(const chainpp::RemoteBatchPipeline& pipeline, const std::st
   ::signal(SIGINT, SIG_DFL);
   const chainpp::BatchSummary& got = outcome.summary;
   if (got.interrupted) {
-    std::cerr << "batch: stopped waiting; " << id << " keeps running (continue with: " << fetch_command << ")\n";
+    std::cerr << escape_for_terminal("batch: stopped waiting; " + id + " keeps running (continue with: " +
+                                     fetch_command + ")")
+              << '\n';
     return exit_interrupted;
   }
   before.done += got.done;
@@ -74,8 +78,9 @@ int fetch_and_report(const chainpp::RemoteBatchPipeline& pipeline, const std::st
   before.cost += got.cost;
   before.elapsed_seconds += got.elapsed_seconds;
   if (outcome.without_result > 0)
-    std::cerr << "batch: " << id << " ended " << outcome.batch.status << " with " << outcome.without_result
-              << " requests not run (run the batch command again to submit them in a new batch)\n";
+    std::cerr << escape_for_terminal("batch: " + id + " ended " + outcome.batch.status + " with " +
+                                     std::to_string(outcome.without_result) + " requests not run")
+              << " (run the batch command again to submit them in a new batch)\n";
   std::cerr << chainpp::format_batch_summary(before) << '\n';
   return before.failed > 0 || outcome.without_result > 0 ? exit_provider : exit_ok;
 }
@@ -101,10 +106,11 @@ int remote_batch_command(const Options& opts, const std::string& config_path) {
     std::cerr << chainpp::format_batch_summary(submitted.summary) << '\n';
     return submitted.summary.failed > 0 ? exit_provider : exit_ok;
   }
-  std::cerr << "batch: submitted " << id << " (" << submitted.summary.remaining() << " requests)\n";
+  std::cerr << "batch: submitted " << escape_for_terminal(id) << " (" << submitted.summary.remaining()
+            << " requests)\n";
   if (has(opts, "detach")) {
-    std::cout << id << '\n';
-    std::cerr << "batch: continue with: " << fetch_command_text(opts, config_path, id) << '\n';
+    std::cout << escape_for_terminal(id) << '\n';
+    std::cerr << "batch: continue with: " << escape_for_terminal(fetch_command_text(opts, config_path, id)) << '\n';
     return exit_ok;
   }
   return fetch_and_report(pipeline, id, output, options, submitted.summary, fetch_command_text(opts, config_path, id));
@@ -146,13 +152,13 @@ BatchTarget batch_target(const Options& opts, const std::vector<std::string>& ar
 
 int batch_status_command(const Options& opts, const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-status");
-  std::cout << chainpp::format_remote_batch_status(t.pipeline.service->status(t.id)) << '\n';
+  std::cout << escape_for_terminal(chainpp::format_remote_batch_status(t.pipeline.service->status(t.id))) << '\n';
   return exit_ok;
 }
 
 int batch_cancel_command(const Options& opts, const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-cancel");
-  std::cout << chainpp::format_remote_batch_status(t.pipeline.service->cancel(t.id)) << '\n';
+  std::cout << escape_for_terminal(chainpp::format_remote_batch_status(t.pipeline.service->cancel(t.id))) << '\n';
   return exit_ok;
 }
 

@@ -28,16 +28,16 @@ chainpp::AIMessage reply(const chainpp::ChatModel& model, const chainpp::Message
                          const chainpp::RunConfig& config) {
   if (!stream) {
     chainpp::AIMessage message = model.invoke(history, {}, config);
-    std::cout << (json ? message.to_json().dump() : message.text()) << '\n';
+    std::cout << for_stdout(json ? message.to_json().dump() : message.text()) << '\n';
     return message;
   }
   chainpp::AIMessageChunk merged;
   for (auto& chunk : model.stream(history, {}, config)) {
-    if (!json) std::cout << chunk.content << std::flush;
+    if (!json) std::cout << for_stdout(chunk.content) << std::flush;
     merged += chunk;
   }
   chainpp::AIMessage message = merged.to_message();
-  std::cout << (json ? message.to_json().dump() : std::string()) << '\n';
+  std::cout << (json ? for_stdout(message.to_json().dump()) : std::string()) << '\n';
   return message;
 }
 
@@ -68,7 +68,7 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
     }
     if (terminal) std::cout << '\n';
   }
-  if (usage) std::cout << usage->summary() << '\n';
+  if (usage) std::cout << for_stdout(usage->summary()) << '\n';
   return exit_ok;
 }
 

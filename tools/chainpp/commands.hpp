@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace cli {
 
@@ -35,6 +36,14 @@ extern const Command validate;
 /// pricing.yaml beside the configuration file (unpriced when there is none),
 /// added to `config` (pricing.cpp).
 std::shared_ptr<chainpp::UsageCostHandler> usage_handler(const chainpp::App& app, chainpp::RunConfig& config);
+
+/// `text` (a model's answer, a usage summary) for standard output: as it is
+/// when standard output is not a terminal (a file or a pipe gets the model's
+/// bytes), through chainpp::escape_for_terminal with line breaks kept when it
+/// is one, so that no escape sequence in an answer reaches the terminal
+/// (terminal.cpp). Errors and status lines on standard error, and a batch's
+/// id and status, are always escaped.
+std::string for_stdout(std::string_view text);
 
 /// Set by the first SIGINT of a batch; a second one ends the process at once (batch.cpp).
 extern std::atomic<bool> batch_interrupted;

@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include <chainpp/errors.hpp>
+#include <chainpp/terminal.hpp>
 
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/OptionException.h>
@@ -141,20 +142,26 @@ int parse_and_run(const Command& command, const std::vector<std::string>& argv) 
 }  // namespace
 
 int dispatch(const Command& command, const std::vector<std::string>& argv) {
+  // Every error is printed here, through escape_for_terminal: a provider's
+  // message and code, a request id or a quoted input reach the terminal as
+  // one line of visible text.
+  const auto print_error = [](const std::string& message) {
+    std::cerr << chainpp::escape_for_terminal(message) << '\n';
+  };
   try {
     return parse_and_run(command, argv);
   } catch (const Poco::Util::OptionException& e) {
-    std::cerr << "chainpp " << command.name << ": " << e.displayText() << " (see chainpp " << command.name
-              << " --help)\n";
+    print_error("chainpp " + std::string(command.name) + ": " + e.displayText() + " (see chainpp " + command.name +
+                " --help)");
     return exit_usage;
   } catch (const chainpp::ProviderError& e) {
-    std::cerr << provider_message(e) << '\n';
+    print_error(provider_message(e));
     return exit_provider;
   } catch (const std::exception& e) {
-    std::cerr << e.what() << '\n';
+    print_error(e.what());
     return is_usage_error(e) ? exit_usage : exit_provider;
   } catch (...) {
-    std::cerr << "chainpp: unknown error\n";
+    print_error("chainpp: unknown error");
     return exit_provider;
   }
 }

@@ -17,9 +17,9 @@ using Poco::Util::OptionSet;
 /// Prints one streamed piece as it arrives.
 void print_piece(const chainpp::Value& piece) {
   if (piece.is_json()) {
-    std::cout << piece.as_json().dump() << '\n';
+    std::cout << for_stdout(piece.as_json().dump()) << '\n';
   } else {
-    std::cout << piece.to_text();
+    std::cout << for_stdout(piece.to_text());
   }
   std::cout.flush();
 }
@@ -85,17 +85,17 @@ int run_command(const Options& opts, const std::vector<std::string>& args) {
       first = false;
     }
     if (has(opts, "json"))
-      std::cout << final_json(merged).dump() << '\n';
+      std::cout << for_stdout(final_json(merged).dump()) << '\n';
     else if (!merged.is_json())
       std::cout << '\n';
   } else {
     chainpp::Value result = pipeline->invoke(input, config);
     if (has(opts, "json"))
-      std::cout << final_json(result).dump() << '\n';
+      std::cout << for_stdout(final_json(result).dump()) << '\n';
     else
-      std::cout << result.to_text() << '\n';
+      std::cout << for_stdout(result.to_text()) << '\n';
   }
-  if (usage) std::cout << usage->summary() << '\n';
+  if (usage) std::cout << for_stdout(usage->summary()) << '\n';
   return exit_ok;
 }
 
