@@ -5,15 +5,19 @@
 #include <cxxabi.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <typeinfo>
 
 namespace chainpp::detail {
@@ -40,6 +44,41 @@ void write_all(int fd, const std::string& data, const std::string& path) {
   }
 }
 
+/// The start every result line has: batch_result_line writes "line" first.
+constexpr std::string_view result_start = "{\"line\":";
+
+/// The input line of a result line, or 0 when `text` is not one: a JSON object
+/// of exactly "line" (a positive integer), "output", "usage" (null or an
+/// object) and "error" (null or an object). `ok` is set to whether it succeeded.
+std::size_t result_line(std::string_view text, bool& ok) {
+  try {
+    const Json j = Json::parse(text);
+    if (!j.is_object() || j.as_object().size() != 4) return 0;
+    const Json *line = j.find("line"), *output = j.find("output"), *usage = j.find("usage"), *error = j.find("error");
+    if (!line || !output || !usage || !error || !line->is_integer() || line->as_int() <= 0) return 0;
+    if (!(usage->is_null() || usage->is_object()) || !(error->is_null() || error->is_object())) return 0;
+    ok = error->is_null();
+    return static_cast<std::size_t>(line->as_int());
+  } catch (const JsonError&) {
+    return 0;
+  }
+}
+
+/// Whether `tail`, the end of a file after its last newline, is what a killed
+/// run leaves of a result line: a start of `{"line":N,...` whose N, when it is
+/// complete, is a line of `inputs`.
+bool torn_result(std::string_view tail, const BatchInputs* inputs) {
+  if (tail.size() <= result_start.size()) return result_start.substr(0, tail.size()) == tail;
+  if (tail.substr(0, result_start.size()) != result_start) return false;
+  const std::string_view rest = tail.substr(result_start.size());
+  const std::size_t end = rest.find_first_not_of("0123456789");
+  if (end == 0 || rest[0] == '0') return false;
+  if (end == std::string_view::npos) return true;  // the number may be cut too
+  std::size_t line = 0;
+  const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + end, line);
+  return rest[end] == ',' && ec == std::errc() && (!inputs || inputs->has_line(line));
+}
+
 /// Opens the output file for appending, locked against a second batch writing it.
 int open_output(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -56,10 +95,11 @@ struct Existing {
   bool rewritten = false;               // the file was replaced by a new one
 };
 
-/// The results already in an output file. Truncates a torn last line away; with
+/// The results already in an output file, checked against `inputs` (when
+/// given) before anything changes. Truncates a torn last line away; with
 /// `drop_failed`, rewrites the file without failed results (atomically: a new
 /// file renamed over the old one).
-Existing load_results(const std::string& path, bool drop_failed) {
+Existing load_results(const std::string& path, bool drop_failed, const BatchInputs* inputs) {
   Existing existing;
   auto& results = existing.results;
   std::string data = read_all(path);
@@ -70,32 +110,28 @@ Existing load_results(const std::string& path, bool drop_failed) {
     bool ok;
   };
   std::vector<Line> lines;
-  std::size_t keep = 0;  // bytes of complete, valid lines
   std::size_t pos = 0;
   std::size_t number = 0;
   while (pos < data.size()) {
     const std::size_t nl = data.find('\n', pos);
-    if (nl == std::string::npos) break;  // torn: no newline
     ++number;
-    std::optional<Line> parsed;
-    try {
-      Json j = Json::parse(std::string_view(data).substr(pos, nl - pos));
-      const Json* line = j.is_object() ? j.find("line") : nullptr;
-      const Json* error = j.is_object() ? j.find("error") : nullptr;
-      if (line && line->is_integer() && line->as_int() > 0 && error)
-        parsed = Line{pos, nl, static_cast<std::size_t>(line->as_int()), error->is_null()};
-    } catch (const JsonError&) {
+    const auto refuse = [&](const std::string& why) {
+      throw InputError("batch: " + path + ":" + std::to_string(number) + ": " + why);
+    };
+    if (nl == std::string::npos) {  // torn: the last line, cut by a killed run, is dropped
+      if (!torn_result(std::string_view(data).substr(pos), inputs)) refuse("not a batch result line");
+      break;
     }
-    if (!parsed) {
-      if (nl + 1 < data.size())
-        throw InputError("batch: " + path + ":" + std::to_string(number) + ": not a batch result line");
-      break;  // the last line, cut by a killed run: dropped
-    }
-    lines.push_back(*parsed);
+    bool ok = false;
+    const std::size_t input_line = result_line(std::string_view(data).substr(pos, nl - pos), ok);
+    if (input_line == 0) refuse("not a batch result line");
+    if (inputs && !inputs->has_line(input_line))
+      refuse("not a result of this batch ('" + inputs->path + "' has no input on line " +
+             std::to_string(input_line) + ")");
+    lines.push_back(Line{pos, nl, input_line, ok});
     pos = nl + 1;
-    keep = pos;
   }
-  if (keep < data.size()) fs::resize_file(path, keep);
+  if (pos < data.size()) fs::resize_file(path, pos);
 
   bool rewrite = false;
   for (const auto& l : lines) {
@@ -147,15 +183,41 @@ std::string type_name(const std::exception& e) {
 
 }  // namespace
 
-std::vector<BatchInput> read_batch_inputs(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("batch: cannot read inputs '" + path + "'");
-  std::vector<BatchInput> inputs;
+bool BatchInputs::has_line(std::size_t line) const {
+  const auto it = std::lower_bound(lines.begin(), lines.end(), line,
+                                   [](const BatchInput& input, std::size_t n) { return input.line < n; });
+  return it != lines.end() && it->line == line;
+}
+
+BatchInputs read_batch_inputs(const std::string& path) {
+  BatchInputs inputs;
+  inputs.path = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw InputError("batch: cannot read inputs '" + path + "'");
+  }
+  inputs.device = st.st_dev;
+  inputs.inode = st.st_ino;
+  std::string data;
+  char buffer[65536];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer, sizeof buffer)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      throw InputError("batch: cannot read inputs '" + path + "': " + std::strerror(errno));
+    }
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  std::istringstream in(data);
   std::string text;
   for (std::size_t line = 1; std::getline(in, text); ++line) {
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    inputs.push_back(BatchInput{line, std::move(text), 0});
+    inputs.lines.push_back(BatchInput{line, std::move(text), 0});
   }
   return inputs;
 }
@@ -176,9 +238,15 @@ ValueMap batch_input_variables(const std::string& text, const std::vector<std::s
   return variables;
 }
 
-BatchOutputFile::BatchOutputFile(const std::string& path, bool drop_failed) : path_(path), fd_(open_output(path)) {
+BatchOutputFile::BatchOutputFile(const std::string& path, bool drop_failed, const BatchInputs* inputs)
+    : path_(path), fd_(open_output(path)) {
   try {
-    Existing existing = load_results(path, drop_failed);
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) throw InputError("batch: cannot write '" + path + "': " + std::strerror(errno));
+    if (inputs && st.st_dev == inputs->device && st.st_ino == inputs->inode)
+      throw InputError("batch: the output '" + path + "' is the inputs file '" + inputs->path +
+                       "'; choose another output file");
+    Existing existing = load_results(path, drop_failed, inputs);
     if (existing.rewritten) {  // append to the new file
       ::close(fd_);
       fd_ = -1;

@@ -6,6 +6,7 @@
 #include <chainpp/value.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <optional>
@@ -21,8 +22,18 @@ struct BatchInput {
   int requeues = 0;      ///< times put back after a rate limit (local runs)
 };
 
-/// The non-blank lines of the inputs file; InputError when it cannot be read.
-std::vector<BatchInput> read_batch_inputs(const std::string& path);
+/// The inputs file of a batch: its non-blank lines, and which file it is.
+struct BatchInputs {
+  std::string path;
+  std::vector<BatchInput> lines;  ///< in the order of the file
+  std::uint64_t device = 0;       ///< st_dev of the file read
+  std::uint64_t inode = 0;        ///< st_ino of the file read
+  /// Whether `line` (1-based) is one of `lines`.
+  bool has_line(std::size_t line) const;
+};
+
+/// The inputs file; InputError when it cannot be read.
+BatchInputs read_batch_inputs(const std::string& path);
 
 /// The pipeline inputs of one input line; InputError for a line that is not a
 /// JSON object or lacks one of `required`.
@@ -30,11 +41,17 @@ ValueMap batch_input_variables(const std::string& text, const std::vector<std::s
 
 /// The output file of a batch, opened for appending and locked against a
 /// second batch for as long as this object lives. Opening resumes it: a torn
-/// last line is truncated away, and with `drop_failed` failed results are
-/// removed (the file is rewritten atomically).
+/// last line (no newline after it) that begins as a result line does is
+/// truncated away, and with `drop_failed` failed results are removed (the file
+/// is rewritten atomically). Anything else is refused with an InputError
+/// before the file is changed: a line that is not a result line
+/// ({"line":N,"output":...,"usage":...,"error":...}, these four members), and,
+/// given `inputs`, the inputs file itself (the same device and inode, whatever
+/// the path) and a result for a line N that is not a non-blank line of
+/// `inputs` (a result of another batch).
 class BatchOutputFile {
 public:
-  BatchOutputFile(const std::string& path, bool drop_failed);
+  BatchOutputFile(const std::string& path, bool drop_failed, const BatchInputs* inputs);
   ~BatchOutputFile();
   BatchOutputFile(const BatchOutputFile&) = delete;
   BatchOutputFile& operator=(const BatchOutputFile&) = delete;

@@ -240,11 +240,11 @@ std::string count(std::size_t n) { return with_thousands(static_cast<std::int64_
 
 BatchSummary run_batch(const Runnable& runnable, const std::string& inputs_path, const std::string& output_path,
                        const BatchOptions& options) {
-  std::vector<Input> inputs = detail::read_batch_inputs(inputs_path);
-  BatchOutputFile output(output_path, options.retry_failed);
+  detail::BatchInputs inputs = detail::read_batch_inputs(inputs_path);
+  BatchOutputFile output(output_path, options.retry_failed, &inputs);
   Runner runner(runnable, options, output);
-  runner.progress().total = inputs.size();
-  for (auto& input : inputs) {
+  runner.progress().total = inputs.lines.size();
+  for (auto& input : inputs.lines) {
     if (output.results().count(input.line))
       ++runner.progress().skipped;
     else

@@ -75,13 +75,13 @@ RemoteBatchPipeline RemoteBatchPipeline::from_steps(const std::vector<RunnablePt
 RemoteBatchSubmission submit_remote_batch(const RemoteBatchPipeline& pipeline, const std::string& inputs_path,
                                           const std::string& output_path, const RemoteBatchOptions& options) {
   const auto start = Clock::now();
-  const std::vector<detail::BatchInput> inputs = detail::read_batch_inputs(inputs_path);
-  detail::BatchOutputFile output(output_path, options.retry_failed);
+  const detail::BatchInputs inputs = detail::read_batch_inputs(inputs_path);
+  detail::BatchOutputFile output(output_path, options.retry_failed, &inputs);
   RemoteBatchSubmission submission;
   BatchSummary& summary = submission.summary;
-  summary.total = inputs.size();
+  summary.total = inputs.lines.size();
   std::vector<RemoteBatchRequest> requests;
-  for (const auto& input : inputs) {
+  for (const auto& input : inputs.lines) {
     if (output.results().count(input.line)) {
       ++summary.skipped;
       continue;
@@ -128,7 +128,7 @@ RemoteBatchOutcome fetch_remote_batch(const RemoteBatchPipeline& pipeline, const
             [](const auto& a, const auto& b) { return a.first < b.first; });
   outcome.without_result = batch.total > results.size() ? batch.total - results.size() : 0;
 
-  detail::BatchOutputFile output(output_path, false);
+  detail::BatchOutputFile output(output_path, false, nullptr);  // no inputs file: result lines of any input
   summary.total = by_line.size();
   for (const auto& [line, result] : by_line) {
     if (output.results().count(line)) {

@@ -211,8 +211,10 @@ TEST_CASE("batch: a torn last line is truncated away and its input run again") {
   const std::string line1 = "{\"line\":1,\"output\":\"WORD1\",\"usage\":null,\"error\":null}\n";
   const std::string line3 = "{\"line\":3,\"output\":\"WORD3\",\"usage\":null,\"error\":null}\n";
 
-  SECTION("no trailing newline") { write(out, line1 + line3 + "{\"line\":2,\"output\":\"WO"); }
-  SECTION("a complete line that is not JSON") { write(out, line1 + line3 + "{\"line\":2,\"outp\n"); }
+  SECTION("cut in the output") { write(out, line1 + line3 + "{\"line\":2,\"output\":\"WO"); }
+  SECTION("cut in the line number") { write(out, line1 + line3 + "{\"line\":2"); }
+  SECTION("cut in the first member's name") { write(out, line1 + line3 + "{\"li"); }
+  SECTION("cut before its newline") { write(out, line1 + line3 + "{\"line\":2,\"output\":\"WORD2\",\"usage\":null,\"error\":null}"); }
 
   BatchSummary s = run_batch(*f.chain, in, out, sequential());
   CHECK(s.skipped == 2);
@@ -223,15 +225,57 @@ TEST_CASE("batch: a torn last line is truncated away and its input run again") {
   CHECK(line_numbers(out) == one_to(4));
 }
 
-TEST_CASE("batch: a malformed line before the last one is an error, the file is left alone") {
+TEST_CASE("batch: an output with a line that is not a result of this batch is refused, the file left alone") {
   Fixture f;
   const std::string in = path("corrupt.in.jsonl"), out = path("corrupt.out.jsonl");
-  write(in, inputs(2));
-  const std::string text = "not json\n{\"line\":1,\"output\":\"WORD1\",\"usage\":null,\"error\":null}\n";
+  write(in, inputs(2) + "\n");  // line 3 is blank: it has no input
+  const std::string line1 = "{\"line\":1,\"output\":\"WORD1\",\"usage\":null,\"error\":null}\n";
+  std::string text, error;
+  SECTION("not JSON, before a result") {
+    text = "not json\n" + line1;
+    error = ":1: not a batch result line";
+  }
+  SECTION("a complete last line that is not JSON") {
+    text = line1 + "{\"line\":2,\"outp\n";
+    error = ":2: not a batch result line";
+  }
+  SECTION("a one-line file of something else") {
+    text = "{\"input\":\"word1\"}\n";
+    error = ":1: not a batch result line";
+  }
+  SECTION("a last line without a newline that is not the start of a result") {
+    text = line1 + "hello";
+    error = ":2: not a batch result line";
+  }
+  SECTION("an object without the members of a result") {
+    text = "{\"line\":1,\"error\":null}\n";
+    error = ":1: not a batch result line";
+  }
+  SECTION("a result with another member") {
+    text = "{\"line\":1,\"output\":\"x\",\"usage\":null,\"error\":null,\"extra\":1}\n";
+    error = ":1: not a batch result line";
+  }
+  SECTION("the result of a blank input line") {
+    text = line1 + "{\"line\":3,\"output\":\"x\",\"usage\":null,\"error\":null}\n";
+    error = ":2: not a result of this batch ('" + in + "' has no input on line 3)";
+  }
+  SECTION("a torn result of a line past the inputs") {
+    text = line1 + "{\"line\":9,\"output\":\"WO";
+    error = ":2: not a batch result line";
+  }
   write(out, text);
-  REQUIRE_THROWS_WITH(run_batch(*f.chain, in, out, sequential()),
-                      "batch: " + out + ":1: not a batch result line");
+  REQUIRE_THROWS_WITH(run_batch(*f.chain, in, out, sequential()), "batch: " + out + error);
   CHECK(read(out) == text);
+  CHECK(f.model->shared().calls == 0);
+}
+
+TEST_CASE("batch: the inputs file as the output is refused, whatever its path") {
+  Fixture f;
+  const std::string in = path("self.in.jsonl");
+  write(in, inputs(1));
+  REQUIRE_THROWS_WITH(run_batch(*f.chain, in, in, sequential()),
+                      "batch: the output '" + in + "' is the inputs file '" + in + "'; choose another output file");
+  CHECK(read(in) == inputs(1));
   CHECK(f.model->shared().calls == 0);
 }
 

@@ -14,7 +14,11 @@
 // Output lines: {"line":N,"output":<text or JSON>,"usage":{...}|null,"error":null}
 // or, for a failed input,
 // {"line":N,"output":null,"usage":null,"error":{"type":"RateLimitError","message":"...","status":429,"code":"429","request_id":"..."}}
-// where N is the 1-based line number in the inputs file.
+// where N is the 1-based line number in the inputs file. Resuming drops only a
+// torn last line (no newline) that begins as a result line; an output holding
+// a line that is not a result line, or a result whose N is not a non-blank
+// line of the inputs file, and an output that is the inputs file (the same
+// device and inode), are refused with an InputError and left unchanged.
 #include <chainpp/export.hpp>
 #include <chainpp/runnable.hpp>
 #include <chainpp/usage_cost.hpp>
