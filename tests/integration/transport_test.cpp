@@ -370,7 +370,7 @@ TEST_CASE("a slow first byte beyond the read timeout is a TimeoutError after ret
   } catch (const TimeoutError& e) {
     CHECK(e.attempts() == 2);
     CHECK(e.status() == 0);
-    CHECK(std::string(e.what()).rfind("azure_openai: timed out waiting for a response (127.0.0.1:", 0) == 0);
+    CHECK(std::string(e.what()).rfind("azure_openai: timed out waiting for the response headers (127.0.0.1:", 0) == 0);
   }
   try {
     client.open(azure(kSeedStreamBody, "slow-first-byte:400"), o);
@@ -390,7 +390,10 @@ TEST_CASE("a total deadline bounds the call across retries") {
   HttpClient client;
   auto o = fast();
   o.total_timeout = std::chrono::milliseconds(150);
-  CHECK_THROWS_AS(client.send(azure(kSeedBody, "slow-first-byte:1000"), o), TimeoutError);
+  const std::string authority = emulator().base_url().substr(7);
+  CHECK_THROWS_MATCHES(client.send(azure(kSeedBody, "slow-first-byte:1000"), o), TimeoutError,
+                       Catch::Matchers::Message("azure_openai: total_timeout of 0.15 s reached while waiting for the "
+                                                "response headers (" + authority + ") (1 attempt)"));
 }
 
 TEST_CASE("a slow stream within the read timeout completes; a stalled one times out keeping its chunks") {

@@ -61,7 +61,9 @@ struct CHAINPP_API HttpResponse {
 struct CHAINPP_API TransportOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{600000};  ///< longest wait for any byte
-  std::chrono::milliseconds total_timeout{0};      ///< deadline of the whole call, retries included
+  /// Deadline of the whole call, retries included, in every phase: connect,
+  /// send, response headers, body (a stream's too) and the waits before retries.
+  std::chrono::milliseconds total_timeout{0};
   int max_retries = 2;                             ///< so at most 3 attempts
   double max_retry_after_seconds = 60;             ///< longer server delays end the retries
   double initial_backoff_seconds = 0.5;            ///< backoff = min(initial * 2^n, max) * jitter

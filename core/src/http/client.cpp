@@ -14,11 +14,11 @@ namespace http {
 
 std::chrono::milliseconds remaining(Clock::time_point deadline) {
   if (deadline == Clock::time_point::max()) return std::chrono::milliseconds::max();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
 }
 
-std::chrono::milliseconds effective_read_timeout(const TransportOptions& o, Clock::time_point deadline) {
-  auto t = o.read_timeout.count() > 0 ? o.read_timeout : std::chrono::milliseconds(24 * 3600 * 1000);
+std::chrono::milliseconds bounded(std::chrono::milliseconds timeout, Clock::time_point deadline) {
+  auto t = timeout.count() > 0 ? timeout : std::chrono::milliseconds(24 * 3600 * 1000);
   const auto left = remaining(deadline);
   if (left < t) t = std::max(left, std::chrono::milliseconds(1));
   return t;
@@ -62,7 +62,9 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
   x.deadline = o.total_timeout.count() > 0 ? Clock::now() + o.total_timeout : Clock::time_point::max();
   const RetryPolicy policy(o, random);
   const int max_attempts = 1 + std::max(o.max_retries, 0);
-  auto watch = std::make_unique<StopWatch>(request.stop);
+  // Shuts the armed socket down on a stop and at the deadline (reads and
+  // writes are bounded by it so, however slowly the server trickles bytes).
+  auto watch = std::make_unique<StopWatch>(request.stop, x.deadline);
   const NetworkFailure cancelled{Failure::cancelled, "the call was cancelled"};
 
   for (int attempt = 1;; ++attempt) {
@@ -71,32 +73,47 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
     HttpHeaders error_headers;  // response headers of a failed status, for the delay
     bool may_retry = false;
     if (watch->fired()) throw_network(request.provider, target, cancelled, attempt - 1);
-    if (remaining(x.deadline).count() <= 0) {
-      throw_network(request.provider, target,
-                    {Failure::timeout, "total timeout of " + format_seconds(o.total_timeout.count() / 1000.0) +
-                                           " s exceeded"},
+    if (passed(x.deadline))
+      throw_network(request.provider, target, deadline_failure(o, attempt > 1 ? "waiting to retry" : "connecting"),
                     attempt > 1 ? attempt - 1 : 1);
-    }
     bool stale_retry_done = false;
     for (;;) {  // at most twice: once more on a fresh connection if a pooled one was stale
       Connection conn;
       std::unique_ptr<Poco::Net::HTTPResponse> head;
       std::unique_ptr<BodyReader> body;
       Disarm disarm{watch.get()};  // destroyed before conn: the socket is disarmed before it closes
-      bool got_status = false;
+      Phase phase = Phase::connecting;
+      // The connect is not watched: its timeout is shortened to the time left.
+      const auto connect_timeout = bounded(o.connect_timeout, x.deadline);
+      const bool connect_by_deadline = connect_timeout < bounded(o.connect_timeout, Clock::time_point::max());
+      // The response is read whole, or positioned at a 2xx body for a stream.
+      // Whole: its connection goes back to the pool, unless the call was
+      // stopped or its deadline passed (its socket may be shut down then).
+      const auto settle = [&] {
+        watch->disarm();
+        if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
+        if (!watch->expired()) pool.release_after(std::move(conn), *body, *head);
+        else if (body->ended_by_close())  // the shutdown may have cut it short
+          throw_network(request.provider, target, deadline_failure(o, phase_text(Phase::body)), attempt,
+                        static_cast<int>(head->getStatus()), request_id_of(headers_of(*head)));
+      };
       try {
-        conn = pool.acquire(target, o, effective_read_timeout(o, x.deadline));
+        conn = pool.acquire(target, o, connect_timeout, bounded(o.read_timeout, Clock::time_point::max()));
         Poco::Net::HTTPRequest req(request.method, target.path_and_query, Poco::Net::HTTPMessage::HTTP_1_1);
         for (const auto& [k, v] : request.headers) req.add(k, v);
         if (!request.body.empty() || request.method == "POST" || request.method == "PUT")
           req.setContentLength64(static_cast<Poco::Int64>(request.body.size()));
         req.setKeepAlive(true);
+        phase = conn.session->connected() ? Phase::sending : Phase::connecting;
         std::ostream& os = conn.session->sendRequest(req);
+        phase = Phase::sending;
         watch->arm(*conn.session);  // connected now
         os.write(request.body.data(), static_cast<std::streamsize>(request.body.size()));
+        os.flush();
+        if (os) phase = Phase::headers;  // else the write failed: reading the response tells how
         head = std::make_unique<Poco::Net::HTTPResponse>();
         conn.session->receiveResponse(*head);
-        got_status = true;
+        phase = Phase::body;
         body = std::make_unique<BodyReader>(conn, *head, request.method);
         const int status = static_cast<int>(head->getStatus());
         if (status >= 200 && status < 300) {
@@ -113,20 +130,22 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
             return x;
           }
           x.response.body = read_whole_body(*body, *head, request.provider, o, attempt);
-          watch->disarm();
-          if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
-          pool.release_after(std::move(conn), *body, *head);
+          settle();
           return x;
         }
         error_headers = headers_of(*head);
         const std::string error_body = read_whole_body(*body, *head, request.provider, o, attempt);
-        watch->disarm();
-        if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
-        pool.release_after(std::move(conn), *body, *head);
+        settle();
         error = make_http_error(request.provider, status, error_headers, error_body, attempt);
         may_retry = RetryPolicy::should_retry(status, error_headers);
       } catch (const Poco::Exception& e) {
         if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
+        const bool got_status = phase == Phase::body;
+        const int status = got_status && head ? static_cast<int>(head->getStatus()) : 0;
+        const std::string id = got_status && head ? request_id_of(headers_of(*head)) : std::string();
+        if (watch->expired() ||
+            (phase == Phase::connecting && connect_by_deadline && dynamic_cast<const Poco::TimeoutException*>(&e)))
+          throw_network(request.provider, target, deadline_failure(o, phase_text(phase)), attempt, status, id);
         const bool stale = conn.reused && !got_status &&
                            (dynamic_cast<const Poco::Net::NoMessageException*>(&e) ||
                             dynamic_cast<const Poco::Net::ConnectionResetException*>(&e) ||
@@ -136,15 +155,14 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
           continue;
         }
         try {
-          throw_network(request.provider, target, classify(e, got_status), attempt,
-                        got_status && head ? static_cast<int>(head->getStatus()) : 0,
-                        got_status && head ? request_id_of(headers_of(*head)) : std::string());
+          throw_network(request.provider, target, classify(e, phase), attempt, status, id);
         } catch (...) {
           error = std::current_exception();
         }
         may_retry = true;
       } catch (const std::ios_base::failure& e) {
         if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
+        if (watch->expired()) throw_network(request.provider, target, deadline_failure(o, phase_text(phase)), attempt);
         try {
           throw_network(request.provider, target, {Failure::connection, std::string("I/O error: ") + e.what()},
                         attempt);
@@ -159,6 +177,7 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
     if (!may_retry || attempt >= max_attempts) std::rethrow_exception(error);
     const auto delay = policy.compute_delay(attempt, error_headers);
     if (!delay) std::rethrow_exception(error);  // the server asked to wait longer than the cap
+    // A wait that would pass the deadline is not begun: the call ends now, with this attempt's error.
     if (x.deadline != Clock::time_point::max() && Clock::now() + std::chrono::duration<double>(*delay) >= x.deadline)
       std::rethrow_exception(error);
     try {
@@ -179,6 +198,8 @@ struct HttpBodyStream::Impl {
   TransportOptions options;
   bool ended = false;
 
+  /// The next bytes of the body.
+  std::optional<std::string_view> read();
   void discard() {
     if (x.watch) x.watch->disarm();
     if (x.conn.session) {
@@ -206,38 +227,44 @@ int HttpBodyStream::attempts() const { return impl_->x.attempts; }
 
 void HttpBodyStream::close() { impl_->discard(); }
 
-std::optional<std::string_view> HttpBodyStream::read() {
-  Impl& s = *impl_;
-  Exchange& x = s.x;
-  if (s.ended || !x.body) return std::nullopt;
-  const NetworkFailure cancelled{Failure::cancelled, "the stream was cancelled"};
+std::optional<std::string_view> HttpBodyStream::read() { return impl_->read(); }
+
+std::optional<std::string_view> HttpBodyStream::Impl::read() {
+  if (ended || !x.body) return std::nullopt;
+  const NetworkFailure stopped{Failure::cancelled, "the stream was cancelled"};
+  const auto fail = [&](const NetworkFailure& f) {
+    throw_network(provider, x.target, f, x.attempts, x.response.status, request_id_of(x.response.headers));
+  };
+  // The total deadline is the watch's: it shuts the socket down.
+  const auto read_timeout = bounded(options.read_timeout, Clock::time_point::max());
   try {
-    if (x.watch->fired()) throw_network(s.provider, x.target, cancelled, x.attempts, status(), request_id());
-    if (remaining(x.deadline).count() <= 0)
-      throw_network(s.provider, x.target, {Failure::timeout, "total timeout exceeded while reading the stream"},
-                    x.attempts, status(), request_id());
-    x.conn.set_receive_timeout(to_timespan(effective_read_timeout(s.options, x.deadline)));
+    if (x.watch->fired()) fail(stopped);
+    if (x.watch->expired() || passed(x.deadline)) fail(deadline_failure(options, phase_text(Phase::body)));
+    x.conn.set_receive_timeout(to_timespan(read_timeout));
     if (auto piece = x.body->next()) return piece;
     x.watch->disarm();
-    if (x.watch->fired()) throw_network(s.provider, x.target, cancelled, x.attempts, status(), request_id());
-    s.ended = true;
-    s.client->pool.release_after(std::move(x.conn), *x.body, *x.head);
+    if (x.watch->fired()) fail(stopped);
+    if (x.watch->expired() && x.body->ended_by_close()) fail(deadline_failure(options, phase_text(Phase::body)));
+    ended = true;
+    if (!x.watch->expired()) client->pool.release_after(std::move(x.conn), *x.body, *x.head);
     x.conn.session.reset();
     x.body.reset();
     return std::nullopt;
   } catch (const ProviderError&) {
-    s.discard();
+    discard();
     throw;
   } catch (const Poco::Exception& e) {
-    s.discard();
-    if (x.watch->fired()) throw_network(s.provider, x.target, cancelled, x.attempts, status(), request_id());
-    throw_network(s.provider, x.target, classify(e, true), x.attempts, status(), request_id());
+    discard();
+    if (x.watch->fired()) fail(stopped);
+    if (x.watch->expired()) fail(deadline_failure(options, phase_text(Phase::body)));
+    fail(classify(e, Phase::body));
   } catch (const std::ios_base::failure& e) {
-    s.discard();
-    if (x.watch->fired()) throw_network(s.provider, x.target, cancelled, x.attempts, status(), request_id());
-    throw_network(s.provider, x.target, {Failure::connection, std::string("I/O error: ") + e.what()}, x.attempts,
-                  status(), request_id());
+    discard();
+    if (x.watch->fired()) fail(stopped);
+    if (x.watch->expired()) fail(deadline_failure(options, phase_text(Phase::body)));
+    fail({Failure::connection, std::string("I/O error: ") + e.what()});
   }
+  return std::nullopt;  // not reached: fail() throws
 }
 
 // ---------------------------------------------------------------- client

@@ -62,9 +62,26 @@ void throw_network(const std::string& provider, const Target& t, const NetworkFa
   throw ConnectionError(message, std::move(info));
 }
 
-NetworkFailure classify(const Poco::Exception& e, bool got_status) {
+const char* phase_text(Phase phase) {
+  switch (phase) {
+    case Phase::connecting: return "connecting";
+    case Phase::sending: return "sending the request";
+    case Phase::headers: return "waiting for the response headers";
+    case Phase::body: break;
+  }
+  return "reading the response body";
+}
+
+NetworkFailure deadline_failure(const TransportOptions& options, const char* phase) {
+  return {Failure::timeout, "total_timeout of " + format_seconds(static_cast<double>(options.total_timeout.count()) /
+                                                                 1000.0) +
+                                " s reached while " + phase};
+}
+
+NetworkFailure classify(const Poco::Exception& e, Phase phase) {
   if (dynamic_cast<const Poco::TimeoutException*>(&e))
-    return {Failure::timeout, got_status ? "timed out reading the response body" : "timed out waiting for a response"};
+    return {Failure::timeout, std::string("timed out ") + phase_text(phase)};
+  const bool got_status = phase == Phase::body;
   std::string what = e.displayText();
   if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&e)) return {Failure::connection, "connection refused"};
   if (dynamic_cast<const Poco::Net::NoMessageException*>(&e))

@@ -41,7 +41,8 @@ detail::NewTlsSession new_tls_session() {
 
 }  // namespace
 
-Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, std::chrono::milliseconds read_timeout) {
+Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, std::chrono::milliseconds connect,
+                                   std::chrono::milliseconds read_timeout) {
   const auto proxy = proxy_for(t, o);
   Connection c;
   c.key = t.scheme + "://" + t.authority();
@@ -83,7 +84,6 @@ Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, s
     }
     c.session->setKeepAlive(true);
   }
-  const auto connect = o.connect_timeout.count() > 0 ? o.connect_timeout : std::chrono::milliseconds(24 * 3600 * 1000);
   // Stored for the next connect (which applies it to the new socket); a
   // connected pooled socket gets it now unless it already has it.
   c.session->setTimeout(to_timespan(connect), to_timespan(read_timeout), to_timespan(read_timeout));

@@ -84,9 +84,20 @@ std::string format_seconds(double seconds);
 [[noreturn]] void throw_network(const std::string& provider, const Target& target, const NetworkFailure& failure,
                                 int attempts, int status = 0, const std::string& request_id = {});
 
-/// The failure a Poco exception of an attempt means; `got_status`: the
-/// status line had arrived (so the body broke, not the wait for a response).
-NetworkFailure classify(const Poco::Exception& e, bool got_status);
+/// Where an attempt was when it failed, for the message.
+enum class Phase { connecting, sending, headers, body };
+
+/// "connecting", "sending the request", "waiting for the response headers",
+/// "reading the response body".
+const char* phase_text(Phase phase);
+
+/// The failure a Poco exception of an attempt in `phase` means (a timeout:
+/// "timed out <phase text>").
+NetworkFailure classify(const Poco::Exception& e, Phase phase);
+
+/// The failure of a call whose total_timeout passed in `phase`: "total_timeout
+/// of 5 s reached while <phase text>".
+NetworkFailure deadline_failure(const TransportOptions& options, const char* phase);
 
 // ---------------------------------------------------------------- connections (pool.cpp)
 
@@ -115,8 +126,9 @@ class BodyReader;
 class ConnectionPool {
 public:
   /// A pooled session for `target`, else a new one (connected on first use),
-  /// with the options' connect timeout and `read_timeout` applied.
-  Connection acquire(const Target& target, const TransportOptions& options, std::chrono::milliseconds read_timeout);
+  /// with `connect_timeout` and `read_timeout` applied.
+  Connection acquire(const Target& target, const TransportOptions& options, std::chrono::milliseconds connect_timeout,
+                     std::chrono::milliseconds read_timeout);
   /// Pools `c` when the response that `body` read to its end allows another request on it.
   void release_after(Connection&& c, BodyReader& body, const Poco::Net::HTTPResponse& response);
   /// Idle sessions, over all hosts.
@@ -162,6 +174,8 @@ public:
   /// The whole body was read, nothing followed it and the server did not
   /// close: the connection can carry another request.
   bool reusable() const;
+  /// The body ended because the connection closed (it has no other framing).
+  bool ended_by_close() const { return closed_; }
 
 private:
   enum class State { data, until_close, chunk_size, chunk_end, trailers, done };
@@ -221,10 +235,12 @@ struct Exchange {
 /// is retried too, and the connection goes back to the pool), or none.
 enum class BodyMode { whole, stream };
 
-/// The time left before `deadline` (max() for none).
+/// The time left before `deadline`, rounded up to a millisecond (max() for none).
 std::chrono::milliseconds remaining(Clock::time_point deadline);
-/// The read timeout to apply now: the options' read timeout, shortened to the time left.
-std::chrono::milliseconds effective_read_timeout(const TransportOptions& options, Clock::time_point deadline);
+/// Whether `deadline` passed.
+inline bool passed(Clock::time_point deadline) { return Clock::now() >= deadline; }
+/// `timeout` (zero: none) shortened to the time left before `deadline`, at least 1 ms.
+std::chrono::milliseconds bounded(std::chrono::milliseconds timeout, Clock::time_point deadline);
 
 }  // namespace chainpp::http
 
