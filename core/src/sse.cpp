@@ -174,7 +174,7 @@ namespace chainpp {
 SseEventReader::SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider,
                                std::int64_t max_event_bytes)
     : body_(std::move(body)), provider_(std::move(provider)), max_event_bytes_(max_event_bytes),
-      parser_(max_event_bytes) {}
+      parser_(max_event_bytes), last_event_(std::chrono::steady_clock::now()) {}
 
 ProviderErrorInfo SseEventReader::stream_error_info() const {
   ProviderErrorInfo info;
@@ -188,6 +188,7 @@ ProviderErrorInfo SseEventReader::stream_error_info() const {
 const SseEvent* SseEventReader::next() {
   for (;;) {
     if (const SseEvent* event = parser_.next_event()) {
+      last_event_ = std::chrono::steady_clock::now();
       if (event->data.empty()) continue;
       ++events_;
       return event;
@@ -196,7 +197,7 @@ const SseEvent* SseEventReader::next() {
       // Read the (empty) rest so that the connection goes back to the pool.
       unfed_ = {};
       if (!ended_) {
-        while (body_->read()) {
+        while (body_->read_since_event(last_event_)) {
         }
         ended_ = true;
       }
@@ -218,7 +219,7 @@ const SseEvent* SseEventReader::next() {
       continue;
     }
     if (!ended_) {
-      if (auto bytes = body_->read()) {
+      if (auto bytes = body_->read_since_event(last_event_)) {
         unfed_ = *bytes;
       } else {
         parser_.finish();

@@ -20,9 +20,9 @@ const std::vector<std::string>& common_setting_keys() {
     std::vector<std::string> k = {"model", "model_name", "model_version"};
     for (auto& option : generation_option_keys()) k.push_back(std::move(option));
     for (const char* other : {"streaming", "stream_usage", "timeout", "connect_timeout", "total_timeout",
-                              "max_retries", "max_retry_after", "default_headers", "default_query", "verify_tls",
-                              "ca_file", "proxy", "allow_insecure_http", "max_response_bytes",
-                              "max_sse_event_bytes", "max_stream_bytes"})
+                              "stream_idle_timeout", "max_retries", "max_retry_after", "default_headers",
+                              "default_query", "verify_tls", "ca_file", "proxy", "allow_insecure_http",
+                              "max_response_bytes", "max_sse_event_bytes", "max_stream_bytes"})
       k.emplace_back(other);
     return k;
   }();
@@ -104,6 +104,8 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   if (node.contains("timeout")) s.transport.read_timeout = seconds_setting(node, "timeout");
   if (node.contains("connect_timeout")) s.transport.connect_timeout = seconds_setting(node, "connect_timeout");
   if (node.contains("total_timeout")) s.transport.total_timeout = seconds_setting(node, "total_timeout");
+  if (node.contains("stream_idle_timeout"))
+    s.transport.stream_idle_timeout = seconds_setting(node, "stream_idle_timeout");
   if (node.contains("max_retries")) {
     std::int64_t r = node.get_int("max_retries");
     if (r < 0 || r > 100) node.at("max_retries").fail("'max_retries' must be between 0 and 100");

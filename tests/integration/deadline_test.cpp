@@ -1,8 +1,12 @@
-// Deadlines of a call (total_timeout) in every phase, against a raw server in this process that
+// Deadlines of a call (total_timeout) in every phase, and the stall timeout of
+// streams (stream_idle_timeout), against a raw server in this process that
 // trickles its answer a byte at a time: a per-read timeout alone never ends
 // such a call, the deadline must.
+#include <chainpp/chat_model.hpp>
+#include <chainpp/config.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/http.hpp>
+#include <chainpp/registry.hpp>
 #include <chainpp/sse.hpp>
 
 #include <catch2/catch.hpp>
@@ -173,6 +177,24 @@ void drain(SseEventReader& reader, int& events) {
   while (reader.next()) ++events;
 }
 
+// The error of a stream of `server` that stalled for `seconds`.
+std::string stall_text(const TrickleServer& server, const std::string& seconds) {
+  return "azure_openai: no stream event for " + seconds + " s (stream_idle_timeout) (" + server.authority() +
+         ") (request id rid-sse, 1 attempt)";
+}
+
+// Reads a stream of `server` with `idle` as its stream_idle_timeout until
+// the stall error (`seconds`: `idle` as the message says it); the events before it.
+int events_before_stall(const TrickleServer& server, milliseconds idle, const std::string& seconds) {
+  HttpClient client;
+  auto o = deadline_of(milliseconds(0));
+  o.stream_idle_timeout = idle;
+  SseEventReader reader(client.open(request_to(server), o), "azure_openai");
+  int received = 0;
+  CHECK_THROWS_MATCHES(drain(reader, received), TimeoutError, says(stall_text(server, seconds)));
+  return received;
+}
+
 }  // namespace
 
 TEST_CASE("a trickled status line ends at total_timeout, for a call and a stream") {
@@ -293,4 +315,51 @@ TEST_CASE("a connect that never completes is named as the connect") {
                        says("azure_openai: total_timeout of 0.3 s reached while connecting" + at + " (1 attempt)"));
   for (const int fd : fillers) ::close(fd);
   ::close(listener);
+}
+
+TEST_CASE("stream_idle_timeout ends a stream that sends only keep-alive comments") {
+  std::string comments;
+  for (int i = 0; i < 10; ++i) comments += ": keep-alive\n\n";
+  TrickleServer server(Reply{kSseHead + "\r\ndata: {\"n\":1}\n\n", comments, milliseconds(100)});
+  CHECK(events_before_stall(server, milliseconds(1000), "1") == 1);
+}
+
+TEST_CASE("stream_idle_timeout ends a stream that sends nothing") {
+  TrickleServer server(Reply{kSseHead + "\r\n", ""});
+  CHECK(events_before_stall(server, milliseconds(500), "0.5") == 0);
+}
+
+TEST_CASE("a stream whose events come faster than stream_idle_timeout completes") {
+  std::string body;
+  for (int i = 1; i <= 5; ++i) body += "data: {\"n\":" + std::to_string(i) + "}\n\n";
+  body += "data: [DONE]\n\n";
+  TrickleServer server(
+      Reply{kSseHead + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n", body, milliseconds(10)});
+  HttpClient client;
+  auto o = deadline_of(milliseconds(0));
+  o.stream_idle_timeout = milliseconds(2000);  // an event every ~0.15 s, a byte every 10 ms
+  SseEventReader reader(client.open(request_to(server), o), "azure_openai");
+  int received = 0;
+  drain(reader, received);
+  CHECK(received == 5);
+  CHECK(client.idle_connections() == 1);  // read to its end: pooled
+}
+
+TEST_CASE("stream_idle_timeout from a model's configuration ends its stream") {
+  static PluginRegistry registry;
+  static const bool loaded = (registry.load_file(CHAINPP_PLUGIN_DIR "/libchainpp_azure_openai.so"), true);
+  (void)loaded;
+  TrickleServer server(Reply{kSseHead + "\r\n", ""});
+  const auto model = registry.create(
+      "azure_openai",
+      ConfigNode::parse_yaml("provider: azure_openai\nazure_deployment: d\nazure_endpoint: http://" +
+                                 server.authority() + "\napi_version: 2024-10-21\napi_key: test-key\n"
+                                                      "stream_idle_timeout: 0.5\n",
+                             "app.yaml"));
+  const Messages messages = messages_from_pairs({{"human", "hi"}});
+  CHECK_THROWS_MATCHES(
+      [&] {
+        for (const auto& chunk : model->stream(messages)) (void)chunk;
+      }(),
+      TimeoutError, says(stall_text(server, "0.5")));
 }

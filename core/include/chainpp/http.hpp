@@ -64,6 +64,9 @@ struct CHAINPP_API TransportOptions {
   /// Deadline of the whole call, retries included, in every phase: connect,
   /// send, response headers, body (a stream's too) and the waits before retries.
   std::chrono::milliseconds total_timeout{0};
+  /// Longest wait for the next event of a stream read through SseEventReader
+  /// (keep-alive comments do not count); see HttpBodyStream::read_since_event.
+  std::chrono::milliseconds stream_idle_timeout{120000};
   int max_retries = 2;                             ///< so at most 3 attempts
   double max_retry_after_seconds = 60;             ///< longer server delays end the retries
   double initial_backoff_seconds = 0.5;            ///< backoff = min(initial * 2^n, max) * jitter
@@ -135,6 +138,12 @@ public:
   /// TimeoutError or ConnectionError (status and request id filled) when the
   /// connection stalls or breaks mid-body.
   std::optional<std::string_view> read();
+  /// Like read(), for a consumer that reads the body as events (SseEventReader):
+  /// once the options' stream_idle_timeout passed since `last_event` (before a
+  /// byte arrives, or already at the call), the stream is closed and
+  /// TimeoutError raised: "azure_openai: no stream event for 2 s
+  /// (stream_idle_timeout) (127.0.0.1:PORT) (request id X, 1 attempt)".
+  std::optional<std::string_view> read_since_event(std::chrono::steady_clock::time_point last_event);
   /// Closes the connection now without reading the rest. (A stop requested on
   /// the request's stop token also closes it, and read() then throws CancelledError.)
   void close();

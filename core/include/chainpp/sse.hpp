@@ -5,6 +5,7 @@
 #include <chainpp/export.hpp>
 #include <chainpp/http.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -104,7 +105,9 @@ public:
   /// The next event that carries data, or nullptr once `data: [DONE]` arrived
   /// (the rest of the body is read then, so that its connection goes back to
   /// the pool). The event stays valid until the next call. Throws what
-  /// HttpBodyStream::read() throws, and BadResponseError when the body ends
+  /// HttpBodyStream::read_since_event() throws (TimeoutError once no event
+  /// arrived for the options' stream_idle_timeout, keep-alive comments and
+  /// other bytes notwithstanding), and BadResponseError when the body ends
   /// before [DONE]: "azure_openai: the stream ended without [DONE] after
   /// 3 events (truncated) (request id X)", and ResponseTooLargeError when a
   /// line or an event is longer than max_event_bytes: "azure_openai: a stream
@@ -125,6 +128,7 @@ private:
   std::int64_t max_event_bytes_;
   SseParser parser_;
   std::string_view unfed_;  // of the last body read (valid until the next): fed to the parser in pieces
+  std::chrono::steady_clock::time_point last_event_;  // the last event parsed (or the response's arrival)
   int events_ = 0;
   bool ended_ = false;
 };

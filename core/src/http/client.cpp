@@ -198,8 +198,8 @@ struct HttpBodyStream::Impl {
   TransportOptions options;
   bool ended = false;
 
-  /// The next bytes of the body.
-  std::optional<std::string_view> read();
+  /// The next bytes of the body; `idle_deadline`: see read_since_event().
+  std::optional<std::string_view> read(Clock::time_point idle_deadline);
   void discard() {
     if (x.watch) x.watch->disarm();
     if (x.conn.session) {
@@ -227,20 +227,30 @@ int HttpBodyStream::attempts() const { return impl_->x.attempts; }
 
 void HttpBodyStream::close() { impl_->discard(); }
 
-std::optional<std::string_view> HttpBodyStream::read() { return impl_->read(); }
+std::optional<std::string_view> HttpBodyStream::read() { return impl_->read(Clock::time_point::max()); }
 
-std::optional<std::string_view> HttpBodyStream::Impl::read() {
+std::optional<std::string_view> HttpBodyStream::read_since_event(std::chrono::steady_clock::time_point last_event) {
+  const auto idle = impl_->options.stream_idle_timeout;
+  return impl_->read(idle.count() > 0 ? last_event + idle : Clock::time_point::max());
+}
+
+std::optional<std::string_view> HttpBodyStream::Impl::read(Clock::time_point idle_deadline) {
   if (ended || !x.body) return std::nullopt;
   const NetworkFailure stopped{Failure::cancelled, "the stream was cancelled"};
   const auto fail = [&](const NetworkFailure& f) {
     throw_network(provider, x.target, f, x.attempts, x.response.status, request_id_of(x.response.headers));
   };
-  // The total deadline is the watch's: it shuts the socket down.
   const auto read_timeout = bounded(options.read_timeout, Clock::time_point::max());
+  // The wait for a byte ends at the idle deadline when that comes first
+  // (the total deadline is the watch's: it shuts the socket down).
+  const auto idle_left = remaining(idle_deadline);
+  const bool idle_bound = idle_left < read_timeout;
   try {
     if (x.watch->fired()) fail(stopped);
     if (x.watch->expired() || passed(x.deadline)) fail(deadline_failure(options, phase_text(Phase::body)));
-    x.conn.set_receive_timeout(to_timespan(read_timeout));
+    if (passed(idle_deadline)) fail(idle_failure(options.stream_idle_timeout));
+    x.conn.set_receive_timeout(
+        to_timespan(idle_bound ? std::max(idle_left, std::chrono::milliseconds(1)) : read_timeout));
     if (auto piece = x.body->next()) return piece;
     x.watch->disarm();
     if (x.watch->fired()) fail(stopped);
@@ -257,6 +267,7 @@ std::optional<std::string_view> HttpBodyStream::Impl::read() {
     discard();
     if (x.watch->fired()) fail(stopped);
     if (x.watch->expired()) fail(deadline_failure(options, phase_text(Phase::body)));
+    if (idle_bound && dynamic_cast<const Poco::TimeoutException*>(&e)) fail(idle_failure(options.stream_idle_timeout));
     fail(classify(e, Phase::body));
   } catch (const std::ios_base::failure& e) {
     discard();

@@ -78,6 +78,11 @@ NetworkFailure deadline_failure(const TransportOptions& options, const char* pha
                                 " s reached while " + phase};
 }
 
+NetworkFailure idle_failure(std::chrono::milliseconds idle) {
+  return {Failure::timeout, "no stream event for " + format_seconds(static_cast<double>(idle.count()) / 1000.0) +
+                                " s (stream_idle_timeout)"};
+}
+
 NetworkFailure classify(const Poco::Exception& e, Phase phase) {
   if (dynamic_cast<const Poco::TimeoutException*>(&e))
     return {Failure::timeout, std::string("timed out ") + phase_text(phase)};

@@ -99,6 +99,10 @@ NetworkFailure classify(const Poco::Exception& e, Phase phase);
 /// of 5 s reached while <phase text>".
 NetworkFailure deadline_failure(const TransportOptions& options, const char* phase);
 
+/// The failure of a stream that received no event for `idle`: "no stream
+/// event for 2 s (stream_idle_timeout)".
+NetworkFailure idle_failure(std::chrono::milliseconds idle);
+
 // ---------------------------------------------------------------- connections (pool.cpp)
 
 /// Poco's durations from std::chrono's.
