@@ -41,18 +41,41 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The body of a fenced block starting at "```": after the info string ("json"),
-// up to the closing fence or the end.
-std::string_view fence_body(std::string_view f) {
-  f.remove_prefix(3);
-  while (!f.empty() && std::isalpha(static_cast<unsigned char>(f.front()))) f.remove_prefix(1);
-  return trim(f.substr(0, f.find("```")));
+// Where a fenced block's body ends: the first run of `fence` backticks outside a
+// JSON string, so backticks and fences inside string values are content.
+std::size_t fence_end(std::string_view body, std::size_t fence) {
+  const std::string_view closing = std::string_view("```").substr(0, fence);
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (body.substr(i, closing.size()) == closing) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
 }
 
-// Where the JSON is in a model's output: the trimmed text, or a fenced block's body.
+// The body of a fenced block starting at a run of backticks: after the info
+// string ("json"), up to the closing fence or the end.
+std::string_view fence_body(std::string_view f) {
+  std::size_t fence = 0;
+  while (fence < f.size() && f[fence] == '`') ++fence;
+  f.remove_prefix(fence);
+  while (!f.empty() && std::isalpha(static_cast<unsigned char>(f.front()))) f.remove_prefix(1);
+  return trim(f.substr(0, fence_end(f, std::min<std::size_t>(fence, 3))));
+}
+
+// Where the JSON is in a model's output: the trimmed text when it starts as JSON
+// does, else the body of the block the first fence opens (as LangChain's
+// parse_json_markdown: the whole text first, then the fenced block).
 std::string_view json_body(std::string_view raw) {
   std::string_view t = trim(raw);
-  if (t.substr(0, 3) == "```") return fence_body(t);
+  if (t.substr(0, 1) == "`") return fence_body(t);
   if (!t.empty() && std::string_view("{[\"-0123456789").find(t.front()) != std::string_view::npos) return t;
   for (std::string_view literal : {"true", "false", "null"})
     if (!t.empty() && literal.substr(0, t.size()) == t.substr(0, literal.size())) return t;

@@ -153,6 +153,32 @@ TEST_CASE("JsonOutputParser parses JSON text, plain or in a fenced block") {
           Json{{"e", "\xc3\xa9\xf0\x9f\x98\x80 \"q\""}});
 }
 
+TEST_CASE("JsonOutputParser: backticks and fences inside string values of a fenced block are content") {
+  JsonOutputParser parser;
+  auto parse = [&](const std::string& text) { return parser.invoke(Value(text)).as_json().dump(); };
+  // Backticks inside a string value.
+  REQUIRE(parse("```json\n{\"cmd\": \"run `ls` now\"}\n```") == R"({"cmd":"run `ls` now"})");
+  // A fence inside a string value (a nested fence), with escaped quotes around it.
+  REQUIRE(parse("```json\n{\"md\": \"```python\\nprint(\\\"x\\\")\\n```\", \"n\": 1}\n```") ==
+          R"({"md":"```python\nprint(\"x\")\n```","n":1})");
+  // Text before and after the fence, no language tag.
+  REQUIRE(parse("Sure:\n```\n{\"s\": \"a ``` b\"}\n```\nThe ``` above ends it.") == R"({"s":"a ``` b"})");
+  // Two blocks: the first one is read, the second is left alone.
+  REQUIRE(parse("```json\n[\"`\"]\n```\n```json\n[2]\n```") == R"(["`"])");
+  // A four-backtick fence around a block holding a three-backtick one; an inline one.
+  REQUIRE(parse("````json\n{\"a\": \"```\"}\n````") == R"({"a":"```"})");
+  REQUIRE(parse("`{\"a\": 1}`") == R"({"a":1})");
+  // A plain text is read whole first, fences inside its strings included.
+  REQUIRE(parse("{\"a\": \"```json\\n{}\\n```\"}") == R"({"a":"```json\n{}\n```"})");
+  // An unterminated string still fails where it opens; a fence only closes outside a string.
+  REQUIRE_THROWS_WITH(parser.invoke(Value("```json\n{\"a\": \"open\n```")),
+                      "invalid JSON output at offset 14: unterminated string");
+  REQUIRE_THROWS_WITH(parser.invoke(Value("```json\n{\"a\": 1\n```\n}")),
+                      "invalid JSON output at offset 15: unexpected end of input");
+  REQUIRE(partial("```json\n{\"a\": \"x ``` y") == R"({"a":"x ``` y"})");
+  REQUIRE(partial("```json\n{\"a\": [1]\n```") == R"({"a":[1]})");
+}
+
 TEST_CASE("JsonOutputParser: invalid output throws with the offset and the raw text") {
   JsonOutputParser parser;
   REQUIRE_THROWS_AS(parser.invoke(Value(R"({"a": 1,})")), OutputParserError);

@@ -27,7 +27,9 @@ protected:
 
 /// Message, chunk or text -> Value::json. Tolerates surrounding whitespace, a
 /// fenced block (```json ... ``` or ``` ... ```, with or without text before
-/// it) and raw newlines inside strings. Invalid output throws OutputParserError
+/// or after it; the fence closes at the first ``` outside a JSON string, so
+/// backticks and fences inside string values are content) and raw newlines
+/// inside strings. Invalid output throws OutputParserError
 /// whose llm_output() is the raw text and whose message gives the offset in it,
 /// e.g. `invalid JSON output at offset 8: expected ',' or '}' after an object member`.
 ///
