@@ -9,22 +9,6 @@ namespace chainpp::openai_wire {
 
 namespace {
 
-// "violence (severity medium), jailbreak (detected)" for the filtered categories.
-std::string filtered_categories(const Json& results) {
-  std::string out;
-  if (!results.is_object()) return out;
-  for (const auto& [name, r] : results.as_object()) {
-    if (!r.is_object() || !r.value("filtered", false)) continue;
-    if (!out.empty()) out += ", ";
-    out += name;
-    if (const Json* sev = r.find("severity"); sev && sev->is_string())
-      out += " (severity " + sev->as_string() + ")";
-    else if (r.value("detected", false))
-      out += " (detected)";
-  }
-  return out;
-}
-
 // Token counts must be non-negative integers (or null/absent, read as 0): a
 // negative, fractional or textual count would corrupt totals and costs.
 void check_count(const ResponseShape& shape, const Json* count, const std::string& what) {
@@ -79,10 +63,10 @@ std::optional<std::string_view> string_view_of(const Json* v) {
 }
 
 [[noreturn]] void filtered_completion(const ResponseShape& shape, const Json& results, std::string partial) {
-  std::string cats = filtered_categories(results);
+  const std::string cats = describe_filter_categories(triggered_filter_categories(results));
   std::string msg = shape.provider +
                     ": the completion was stopped by the content filter (finish_reason content_filter)";
-  if (!cats.empty()) msg += "; filtered: " + cats;
+  if (!cats.empty()) msg += " (triggered: " + cats + ")";
   if (!shape.request_id.empty()) msg += " (request id " + shape.request_id + ")";
   ProviderErrorInfo info = info_for(shape);
   info.code = "content_filter";

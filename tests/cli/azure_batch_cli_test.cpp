@@ -216,7 +216,7 @@ TEST_CASE("azure batch: failed lines become the errors a direct call raises") {
                               "HTTP 400 content_filter: The response was filtered due to the prompt triggering Azure "
                               "OpenAI's content management policy. Please modify your prompt and retry. To learn more "
                               "about our content filtering policies please read our documentation: "
-                              "https://go.microsoft.com/fwlink/?linkid=2198766",
+                              "https://go.microsoft.com/fwlink/?linkid=2198766 (triggered: violence (medium))",
                               400, "content_filter"));
   CHECK(got[3] == failed_line(4, "RateLimitError",
                               "HTTP 429: Requests to the ChatCompletions_Create Operation under Azure OpenAI API "

@@ -465,6 +465,10 @@ TEST_CASE("status errors map to the chainpp error types with exact messages") {
     CHECK(e.attempts() == 1);
     CHECK(e.filter_results().at("violence") == Json{{"filtered", true}, {"severity", "medium"}});
     CHECK(e.filter_results().at("hate") == Json{{"filtered", false}, {"severity", "safe"}});
+    CHECK(e.triggered() == std::vector<FilterCategory>{{"violence", "medium", true, false}});
+    CHECK(std::string(e.what()).find("policies please read our documentation: "
+                                     "https://go.microsoft.com/fwlink/?linkid=2198766 (triggered: violence (medium)) "
+                                     "(request id ") != std::string::npos);
   }
   CHECK(emulator().stats().at("requests").as_int() == 4);  // none of these is retried
 }

@@ -159,8 +159,9 @@ TEST_CASE("a completion cut by the content filter raises ContentFilterError with
     FAIL("no error");
   } catch (const ContentFilterError& e) {
     REQUIRE(std::string(e.what()) ==
-            "azure_openai: the completion was stopped by the content filter (finish_reason content_filter); "
-            "filtered: violence (severity medium) (request id req-7)");
+            "azure_openai: the completion was stopped by the content filter (finish_reason content_filter) "
+            "(triggered: violence (medium)) (request id req-7)");
+    REQUIRE(e.triggered() == std::vector<FilterCategory>{{"violence", "medium", true, false}});
     REQUIRE(e.partial_content() == "Once upon");
     REQUIRE(e.filter_results()["violence"]["filtered"].as_bool());
     REQUIRE(e.code() == "content_filter");
@@ -233,8 +234,8 @@ TEST_CASE("stream decoding: an error event and a filtered finish are errors; con
   } catch (const ContentFilterError& e) {
     REQUIRE(e.partial_content() == "Once");
     REQUIRE(std::string(e.what()) ==
-            "azure_openai: the completion was stopped by the content filter (finish_reason content_filter); "
-            "filtered: violence (severity high) (request id req-9)");
+            "azure_openai: the completion was stopped by the content filter (finish_reason content_filter) "
+            "(triggered: violence (high)) (request id req-9)");
   }
 }
 

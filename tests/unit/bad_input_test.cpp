@@ -617,8 +617,8 @@ TEST_CASE("bad input: chat-completion responses", "[bad_input]") {
        R"({"choices":[{"message":{"content":"partial"},"finish_reason":"content_filter",)"
        R"("content_filter_results":{"violence":{"filtered":true,"severity":"high"}}}]})",
        "ContentFilterError",
-       "azure_openai: the completion was stopped by the content filter (finish_reason content_filter); filtered: "
-       "violence (severity high) (request id req-1)"},
+       "azure_openai: the completion was stopped by the content filter (finish_reason content_filter) (triggered: "
+       "violence (high)) (request id req-1)"},
       // Accepted: what the protocol allows, and huge but well-formed values.
       {"content null", completion(R"({"role":"assistant","content":null})"), "ok", ""},
       {"usage counts of null", with_usage(R"({"prompt_tokens":null,"completion_tokens":2})"), "ok", ""},

@@ -163,14 +163,64 @@ TEST_CASE("a 400 content_filter maps to ContentFilterError with both spellings o
   try {
     std::rethrow_exception(make_http_error("azure_openai", 400, {}, service, 1));
   } catch (const ContentFilterError& err) {
-    CHECK(std::string(err.what()) == "azure_openai: HTTP 400 content_filter: filtered (1 attempt)");
+    CHECK(std::string(err.what()) ==
+          "azure_openai: HTTP 400 content_filter: filtered (triggered: violence (medium)) (1 attempt)");
     CHECK(err.filter_results().at("violence").at("severity").as_string() == "medium");
+    CHECK(err.triggered() == std::vector<FilterCategory>{{"violence", "medium", true, false}});
     CHECK(err.partial_content().empty());
   }
   try {
     std::rethrow_exception(make_http_error("azure_openai", 400, {}, spec, 1));
   } catch (const ContentFilterError& err) {
+    CHECK(std::string(err.what()) ==
+          "azure_openai: HTTP 400 content_filter: filtered (triggered: hate (high)) (1 attempt)");
     CHECK(err.filter_results().at("hate").at("filtered").as_bool());
+  }
+}
+
+TEST_CASE("a content filter error names every triggered category with its severity, in the server's order") {
+  // Azure's prompt shape: every category, the triggered ones filtered; a detection category;
+  // an error entry and malformed entries are not categories that triggered.
+  const char* body =
+      R"({"error":{"message":"The response was filtered.","code":"content_filter","status":400,)"
+      R"("innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{)"
+      R"("hate":{"filtered":true,"severity":"high"},"self_harm":{"filtered":false,"severity":"safe"},)"
+      R"("sexual":{"filtered":false,"severity":"low"},"violence":{"filtered":true,"severity":"medium"},)"
+      R"("jailbreak":{"filtered":true,"detected":true},"profanity":{"filtered":false,"detected":true},)"
+      R"("custom_blocklists":{"filtered":true},"odd":{"filtered":"yes","severity":"high"},"error":{"code":"x"},)"
+      R"("more":[1]}}}})";
+  const HttpHeaders headers{{"apim-request-id", "req-42"}};
+  try {
+    std::rethrow_exception(make_http_error("azure_openai", 400, headers, body, 1));
+    FAIL("no error");
+  } catch (const ContentFilterError& err) {
+    CHECK(std::string(err.what()) ==
+          "azure_openai: HTTP 400 content_filter: The response was filtered. (triggered: hate (high), violence "
+          "(medium), jailbreak (detected), custom_blocklists) (request id req-42, 1 attempt)");
+    CHECK(err.triggered() == std::vector<FilterCategory>{{"hate", "high", true, false},
+                                                        {"violence", "medium", true, false},
+                                                        {"jailbreak", "", true, true},
+                                                        {"custom_blocklists", "", true, false}});
+  }
+  // Per prompt, as prompt_filter_results carries them.
+  const Json per_prompt = Json::parse(
+      R"([{"prompt_index":0,"content_filter_results":{"sexual":{"filtered":true,"severity":"high"}}},)"
+      R"({"prompt_index":1,"content_filter_results":{"violence":{"filtered":true,"severity":"low"}}},7])");
+  CHECK(describe_filter_categories(triggered_filter_categories(per_prompt)) == "sexual (high), violence (low)");
+  CHECK(triggered_filter_categories(Json("violence")).empty());
+  CHECK(describe_filter_categories({}).empty());
+  // A stream's error event says the same.
+  try {
+    std::rethrow_exception(make_stream_error(
+        "azure_openai",
+        Json::parse(R"({"error":{"code":"content_filter","message":"filtered","innererror":)"
+                    R"({"content_filter_result":{"self_harm":{"filtered":true,"severity":"medium"}}}}})"),
+        "req-5"));
+    FAIL("no error");
+  } catch (const ContentFilterError& err) {
+    CHECK(std::string(err.what()) ==
+          "azure_openai: error in stream content_filter: filtered (triggered: self_harm (medium)) (request id req-5)");
+    CHECK(err.triggered() == std::vector<FilterCategory>{{"self_harm", "medium", true, false}});
   }
 }
 

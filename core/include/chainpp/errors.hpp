@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace chainpp {
 
@@ -141,22 +142,46 @@ private:
   std::int64_t limit_;
 };
 
+/// A content-filter category that triggered: its name ("violence",
+/// "jailbreak"), its severity ("safe", "low", "medium", "high"; empty for a
+/// category that reports `detected` instead) and whether it filtered.
+struct FilterCategory {
+  std::string name;
+  std::string severity;
+  bool filtered = false;
+  bool detected = false;
+  bool operator==(const FilterCategory&) const = default;
+};
+
+/// The categories of Azure's content_filter_result(s) (an object of
+/// categories, or an array of {"content_filter_results": ...} per prompt)
+/// whose `filtered` is true, in the order the server sent them.
+CHAINPP_API std::vector<FilterCategory> triggered_filter_categories(const Json& results);
+
+/// "violence (medium), jailbreak (detected)"; empty for none.
+CHAINPP_API std::string describe_filter_categories(const std::vector<FilterCategory>& categories);
+
 /// The content filter rejected the prompt (HTTP 400, code content_filter) or
-/// cut the completion (finish_reason content_filter).
+/// cut the completion (finish_reason content_filter). The message names the
+/// triggered categories: "... (triggered: violence (medium), hate (high)) ...".
 class CHAINPP_API ContentFilterError : public ProviderError {
 public:
   ContentFilterError(const std::string& message, ProviderErrorInfo info, Json filter_results,
                      std::string partial_content = {})
       : ProviderError(message, std::move(info)),
         filter_results_(std::move(filter_results)),
+        triggered_(triggered_filter_categories(filter_results_)),
         partial_content_(std::move(partial_content)) {}
   /// The categories with `filtered` and `severity` (or `detected`).
   const Json& filter_results() const { return filter_results_; }
+  /// The categories that filtered, typed (see triggered_filter_categories).
+  const std::vector<FilterCategory>& triggered() const { return triggered_; }
   /// Content generated before the filter cut the completion (empty for a rejected prompt).
   const std::string& partial_content() const { return partial_content_; }
 
 private:
   Json filter_results_;
+  std::vector<FilterCategory> triggered_;
   std::string partial_content_;
 };
 

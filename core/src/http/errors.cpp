@@ -137,7 +137,46 @@ ErrorBody read_error_body(const Json& body) {
   return out;
 }
 
+// " (triggered: violence (medium))" for the categories that filtered; empty for none.
+std::string triggered_text(const Json& filter_results) {
+  const std::string cats = describe_filter_categories(triggered_filter_categories(filter_results));
+  return cats.empty() ? cats : " (triggered: " + cats + ")";
+}
+
 }  // namespace
+
+std::vector<FilterCategory> triggered_filter_categories(const Json& results) {
+  std::vector<FilterCategory> out;
+  if (results.is_array()) {  // per prompt: [{"prompt_index": 0, "content_filter_results": {...}}]
+    for (const Json& prompt : results.as_array()) {
+      if (!prompt.is_object()) continue;
+      if (const Json* r = prompt.find("content_filter_results"))
+        for (FilterCategory& c : triggered_filter_categories(*r)) out.push_back(std::move(c));
+    }
+    return out;
+  }
+  if (!results.is_object()) return out;
+  for (const auto& [name, r] : results.as_object()) {
+    const Json* filtered = r.is_object() ? r.find("filtered") : nullptr;
+    if (!filtered || !filtered->is_bool() || !filtered->as_bool()) continue;
+    FilterCategory c{name, {}, true, false};
+    if (const Json* sev = r.find("severity"); sev && sev->is_string()) c.severity = sev->as_string();
+    if (const Json* det = r.find("detected"); det && det->is_bool()) c.detected = det->as_bool();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string describe_filter_categories(const std::vector<FilterCategory>& categories) {
+  std::string out;
+  for (const FilterCategory& c : categories) {
+    if (!out.empty()) out += ", ";
+    out += c.name;
+    if (!c.severity.empty()) out += " (" + c.severity + ")";
+    else if (c.detected) out += " (detected)";
+  }
+  return out;
+}
 
 std::exception_ptr make_http_error(const std::string& provider, int status, const HttpHeaders& headers,
                                    const std::string& body, int attempts) {
@@ -166,6 +205,7 @@ std::exception_ptr make_http_error(const std::string& provider, int status, cons
   std::string message = info.provider + ": HTTP " + std::to_string(status);
   if (!info.code.empty() && info.code != std::to_string(status)) message += " " + info.code;
   message += ": " + info.provider_message;
+  if (status == 400 && info.code == "content_filter") message += triggered_text(filter_results);
   message += http::context_text(info.request_id, attempts);
   if (info.body.is_string()) message += " Response body: " + http::excerpt(body);  // not JSON: a proxy's page, say
   if (status == 429 && info.retry_after_seconds)
@@ -199,6 +239,7 @@ std::exception_ptr make_stream_error(const std::string& provider, const Json& ev
   std::string message = info.provider + ": error in stream";
   if (!info.code.empty()) message += " " + info.code;
   message += ": " + info.provider_message;
+  if (info.code == "content_filter") message += triggered_text(said.filter_results);
   if (!request_id.empty()) message += " (request id " + request_id + ")";
   if (info.code == "content_filter")
     return std::make_exception_ptr(ContentFilterError(message, std::move(info), std::move(said.filter_results)));
