@@ -6,6 +6,7 @@
 #include <chainpp/json.hpp>
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace chainpp {
@@ -180,6 +182,81 @@ std::string parser_message(std::string_view text, const YAML::Mark& mark, const 
   return message;
 }
 
+// Records where the flow collections ('[' and '{') still open are, so that an
+// error at the end of the file can point at the one left unclosed.
+class OpenFlows : public YAML::EventHandler {
+public:
+  struct Open {
+    YAML::Mark mark;
+    char bracket;  // '[' or '{'
+  };
+  std::vector<Open> open;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value style) override {
+    push(mark, style, '[');
+  }
+  void OnSequenceEnd() override { pop(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value style) override {
+    push(mark, style, '{');
+  }
+  void OnMapEnd() override { pop(); }
+
+private:
+  // Block collections are kept too (bracket 0) so that ends pair with starts.
+  void push(const YAML::Mark& mark, YAML::EmitterStyle::value style, char bracket) {
+    open.push_back({mark, style == YAML::EmitterStyle::Flow ? bracket : '\0'});
+  }
+  void pop() {
+    if (!open.empty()) open.pop_back();
+  }
+};
+
+// The innermost `bracket` collection open when parsing `text` fails.
+std::optional<YAML::Mark> unclosed_flow(std::string_view text, char bracket) {
+  std::istringstream in{std::string(text)};
+  OpenFlows flows;
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(flows)) flows.open.clear();
+    return std::nullopt;
+  } catch (const YAML::Exception&) {
+  }
+  if (flows.open.empty() || flows.open.back().bracket != bracket || flows.open.back().mark.line < 0)
+    return std::nullopt;
+  return flows.open.back().mark;
+}
+
+// Where a parser error is: yaml-cpp's mark, but never past the last character
+// of the file (it reports the end of input there, a line after the last one).
+SourceLocation error_location(std::string_view text, const YAML::Mark& mark, const std::string& file) {
+  if (mark.line < 0) return {file, 0, 0};
+  const std::size_t last = text.find_last_not_of(" \t\r\n");
+  if (last == std::string_view::npos) return {file, 1, 1};
+  const SourceLocation end = offset_location(text, last, file);
+  if (mark.line + 1 > end.line || (mark.line + 1 == end.line && mark.column + 1 > end.column)) return end;
+  return mark_location(mark, file, {file, 0, 0});
+}
+
+// A parser error as file:line:col: message. An unclosed '[' or '{' is located
+// at the bracket, not at the end of the file where yaml-cpp notices it.
+ConfigError parser_error(std::string_view text, const YAML::ParserException& e, const std::string& file) {
+  for (const auto& [msg, bracket] : {std::pair<const char*, char>{YAML::ErrorMsg::END_OF_SEQ_FLOW, '['},
+                                     {YAML::ErrorMsg::END_OF_MAP_FLOW, '{'}}) {
+    if (e.msg != msg) continue;
+    if (auto open = unclosed_flow(text, bracket))
+      return ConfigError(located(mark_location(*open, file, {file, 0, 0}),
+                                 e.msg + " (the '" + bracket + "' here is not closed before the end of the file)"));
+  }
+  return ConfigError(located(error_location(text, e.mark, file), parser_message(text, e.mark, e.msg)));
+}
+
 }  // namespace
 
 ConfigNode ConfigNode::parse_yaml(std::string_view text, const std::string& file_name) {
@@ -191,9 +268,9 @@ ConfigNode ConfigNode::parse_yaml(std::string_view text, const std::string& file
     throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}),
                               "the configuration is nested more than " + std::to_string(max_depth) + " levels deep"));
   } catch (const YAML::ParserException& e) {
-    throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}), parser_message(text, e.mark, e.msg)));
+    throw parser_error(text, e, file_name);
   } catch (const YAML::Exception& e) {
-    throw ConfigError(located(mark_location(e.mark, file_name, {file_name, 0, 0}), e.msg));
+    throw ConfigError(located(error_location(text, e.mark, file_name), e.msg));
   }
   try {
     YamlReader reader{file_name};

@@ -214,7 +214,7 @@ TEST_CASE("cli: configuration errors are located, exit 2") {
       {"unknown_key.yaml", ":5:5: unknown key 'respones' in models.m (did you mean 'responses'?)"},
       {"unknown_provider.yaml", ":3:17: unknown provider 'fakee'; available providers: fake"},
       {"missing_env.yaml", ":5:17: environment variable 'CHAINPP_CLI_TEST_UNSET' is not set"},
-      {"syntax.yaml", ":4:1: end of map flow not found"},
+      {"syntax.yaml", ":3:6: end of map flow not found (the '{' here is not closed before the end of the file)"},
       {"unknown_prompt.yaml", ":8:22: unknown prompt 'gret' (did you mean 'greet'?)"},
       {"unknown_model.yaml", ":7:16: unknown model 'other' (available models: m)"},
       {"bad_template.yaml", ":8:17: prompt template: unbalanced '{' at position 6 in \"hello {name\""},

@@ -168,8 +168,21 @@ TEST_CASE("bad input: YAML configuration is a ConfigError with file:line:col", "
   const std::vector<Row> rows = {
       // --- syntax
       {"invalid YAML syntax", "models: {m: [a, b}\n", "ConfigError", "app.yaml:1:18: illegal flow end"},
+      // An unclosed '[' or '{' is located at the bracket, not past the end of the file.
       {"an unclosed quote in a flow map", "models:\n  m: {provider: \"fake}\n", "ConfigError",
-       "app.yaml:3:1: end of map flow not found"},
+       "app.yaml:2:6: end of map flow not found (the '{' here is not closed before the end of the file)"},
+      {"an unclosed '[' on the last line", "plugins: {load: [fake]}\nmodels:\n  m:\n    responses: [a, b\n",
+       "ConfigError",
+       "app.yaml:4:16: end of sequence flow not found (the '[' here is not closed before the end of the file)"},
+      {"an unclosed '[' and blank lines after it", "a: 1\nb: 2\nc: 3\nd: [1, 2\n\n", "ConfigError",
+       "app.yaml:4:4: end of sequence flow not found (the '[' here is not closed before the end of the file)"},
+      {"an unclosed '{' after a closed one", "a: [1, {b: 2, c: [3]}, {d: 4\n", "ConfigError",
+       "app.yaml:1:24: end of map flow not found (the '{' here is not closed before the end of the file)"},
+      // Any other error yaml-cpp notices at the end is located at the last character.
+      {"an unclosed verbatim tag at the end", "a: !<tag\n\n\n", "ConfigError",
+       "app.yaml:1:8: end of verbatim tag not found"},
+      {"an unclosed '[' without a final newline", "x: {a: ok}\ny: [\"]\", '#[', 2", "ConfigError",
+       "app.yaml:2:4: end of sequence flow not found (the '[' here is not closed before the end of the file)"},
       // yaml-cpp reads a double-quoted scalar left open at the end of the file
       // up to the end: the value names itself, trailing space included.
       {"an unclosed quote at the end", "plugins: {load: [fake]}\nmodels:\n  m:\n    provider: \"fake\n", "ConfigError",
