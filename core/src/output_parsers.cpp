@@ -75,7 +75,7 @@ std::string_view fence_body(std::string_view f) {
 // parse_json_markdown: the whole text first, then the fenced block).
 std::string_view json_body(std::string_view raw) {
   std::string_view t = trim(raw);
-  if (t.substr(0, 1) == "`") return fence_body(t);
+  if (t.substr(0, 3) == "```" || t.substr(0, 2) == "`{" || t.substr(0, 2) == "`[") return fence_body(t);
   if (!t.empty() && std::string_view("{[\"-0123456789").find(t.front()) != std::string_view::npos) return t;
   for (std::string_view literal : {"true", "false", "null"})
     if (!t.empty() && literal.substr(0, t.size()) == t.substr(0, literal.size())) return t;

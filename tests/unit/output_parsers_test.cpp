@@ -168,6 +168,7 @@ TEST_CASE("JsonOutputParser: backticks and fences inside string values of a fenc
   // A four-backtick fence around a block holding a three-backtick one; an inline one.
   REQUIRE(parse("````json\n{\"a\": \"```\"}\n````") == R"({"a":"```"})");
   REQUIRE(parse("`{\"a\": 1}`") == R"({"a":1})");
+  REQUIRE(parse("`x` is set:\n```json\n{\"x\": \"`\"}\n```") == R"({"x":"`"})");
   // A plain text is read whole first, fences inside its strings included.
   REQUIRE(parse("{\"a\": \"```json\\n{}\\n```\"}") == R"({"a":"```json\n{}\n```"})");
   // An unterminated string still fails where it opens; a fence only closes outside a string.
