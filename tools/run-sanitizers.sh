@@ -18,13 +18,11 @@ which="${1:-all}"
 # "<test file>: <test case>").
 tsan_tests='runnable|chat_model|callbacks|registry|http|transport|pool|batch|ainvoke|concurren'
 
-# A report is a bug; the one suppression (tools/tsan.supp) is for a race TSan
-# reports inside uninstrumented Poco when the test emulator resets a
-# connection. halt_on_error makes the first report fail its test; leaks are
-# checked at exit (LeakSanitizer, part of ASan).
+# No suppressions: a report is a bug. halt_on_error makes the first report fail
+# its test; leaks are checked at exit (LeakSanitizer, part of ASan).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=1:strict_init_order=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tools/tsan.supp}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 
 run() {  # run <sanitizer> <build dir> [ctest args...]
   local sanitizer="$1" build="$2"

@@ -127,11 +127,23 @@ void Handler::send_status_fault(Poco::Net::HTTPServerRequest& request, Poco::Net
 }
 
 // Closes the connection abruptly (RST), without (the rest of) a response.
+//
+// The socket is first taken from Poco's session (detachSocket, as Poco's own
+// WebSocket does): the session then holds an unconnected socket, so Poco never
+// writes to or closes this one again; what it still writes (a chunked body's
+// last chunk) fails on the unconnected one inside Poco, and the connection
+// ends. Nothing here dereferences the socket's implementation object in this
+// (instrumented) code, only calls into libPocoNet do: that object is shared
+// with the TCPServer thread through Poco's reference count, which Debian's
+// libPocoNet updates out of ThreadSanitizer's sight, so a read here (the
+// virtual call of the inline Socket::close) and the server thread's delete
+// of its last reference looked unordered to it. Hence the non-virtual
+// SocketImpl::close: the close is Poco's, on this thread, with SO_LINGER 0.
 void Handler::reset_connection(Poco::Net::HTTPServerRequest& request) {
   auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
-  Poco::Net::StreamSocket& socket = impl.socket();
-  socket.setLinger(true, 0);
-  socket.close();
+  Poco::Net::StreamSocket socket = impl.detachSocket();
+  socket.setLinger(true, 0);  // SocketImpl::setLinger is not virtual
+  socket.impl()->Poco::Net::SocketImpl::close();
 }
 
 }  // namespace emulator
