@@ -29,6 +29,7 @@ std::string message_id(const RunManager& run) { return "run-" + run.info().id + 
 AIMessage ChatModel::invoke(const Messages& messages, const CallOptions& options, const RunConfig& config) const {
   throw_if_cancelled(config.stop, provider());
   const CallOptions opts = options.over(bound_);
+  check_generation_options(opts);
   const RunManager run = start_run(config);
   if (run.active()) run.chat_model_start(messages, invocation_params(opts));
   try {
@@ -68,6 +69,7 @@ Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOpt
   };
   throw_if_cancelled(config.stop, provider());
   const CallOptions opts = options.over(bound_);
+  check_generation_options(opts);
   auto st = std::make_shared<State>();
   st->run = start_run(config);
   st->id = message_id(st->run);

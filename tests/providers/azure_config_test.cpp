@@ -107,6 +107,15 @@ TEST_CASE("azure_openai: configuration errors name the problem, where it is, and
   REQUIRE_THROWS_WITH(make("models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
                            "    azure_endpoint: https://x\n    api_version: v\n    api_key: k\n    temperature: 3\n"),
                       "app.yaml:8:18: 'temperature' must be between 0 and 2");
+  const std::string model = "models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
+                            "    azure_endpoint: https://x\n    api_version: v\n    api_key: k\n";
+  REQUIRE_THROWS_WITH(make(model + "    stop: [a, b, c, d, e]\n"),
+                      "app.yaml:8:11: 'stop' holds 5 sequences; the service accepts at most 4");
+  REQUIRE_THROWS_WITH(make(model + "    stop: []\n"), "app.yaml:8:11: 'stop' must not be an empty list");
+  REQUIRE_THROWS_WITH(make(model + "    logit_bias: {'50256': 150}\n"),
+                      "app.yaml:8:27: 'logit_bias' value for token '50256' must be an integer between -100 and 100 "
+                      "(got 150)");
+  REQUIRE_THROWS_WITH(make(model + "    top_logprobs: 3\n"), "app.yaml:8:19: 'top_logprobs' requires 'logprobs: true'");
   REQUIRE_THROWS_WITH(make("models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
                            "    azure_endpoint: https://x\n    api_version: v\n    api_key: k\n    timeout: -1\n"),
                       "app.yaml:8:14: 'timeout' must be a positive number of seconds, at most 1000000");

@@ -537,6 +537,21 @@ TEST_CASE_METHOD(Fixture, "logprobs: each token's logprob and top alternatives")
   REQUIRE(emu.requests().at(0)["body"]["top_logprobs"] == Json(2));
 }
 
+TEST_CASE_METHOD(Fixture, "call options the service refuses fail the call; nothing reaches the server") {
+  CallOptions bias;
+  bias.logit_bias = Json{{"50256", 150}};
+  REQUIRE_THROWS_WITH(model()->invoke(seed_messages, bias),
+                      "'logit_bias' value for token '50256' must be an integer between -100 and 100 (got 150)");
+  CallOptions stops;
+  stops.stop = std::vector<std::string>{"1", "2", "3", "4", "5"};
+  REQUIRE_THROWS_AS(model("gpt-35-turbo", "streaming: true\n")->stream(seed_messages, stops), InputError);
+  CallOptions top;
+  top.top_logprobs = 1;
+  REQUIRE_THROWS_WITH(model()->invoke(seed_messages, top), "'top_logprobs' requires 'logprobs: true'");
+  REQUIRE(emu.requests().size() == 0);
+  REQUIRE(emu.stats().at("requests").as_int() == 0);
+}
+
 TEST_CASE_METHOD(Fixture, "content filter: a rejected prompt and a cut completion are ContentFilterErrors") {
   try {
     model()->invoke({HumanMessage("Tell me something violent.")});

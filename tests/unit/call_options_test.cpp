@@ -61,6 +61,73 @@ TEST_CASE("read_generation_options checks each option's range and type where the
   REQUIRE_THROWS_AS(read("logprobs: maybe\n"), ConfigError);
 }
 
+TEST_CASE("read_generation_options: what the service refuses, where it is") {
+  // stop: 1 to 4 sequences (the 2024-10-21 schema's minItems and maxItems).
+  REQUIRE_THROWS_WITH(read("stop: [a, b, c, d, e]\n"), "app.yaml:1:7: 'stop' holds 5 sequences; the service accepts at most 4");
+  REQUIRE_THROWS_WITH(read("stop: []\n"), "app.yaml:1:7: 'stop' must not be an empty list");
+  REQUIRE(read("stop: [a, b, c, d]\n").stop->size() == 4);
+  // logit_bias: integers from -100 to 100, the error at the value.
+  REQUIRE_THROWS_WITH(read("logit_bias: {'50256': 150}\n"),
+                      "app.yaml:1:23: 'logit_bias' value for token '50256' must be an integer between -100 and 100 "
+                      "(got 150)");
+  REQUIRE_THROWS_WITH(read("logit_bias:\n  '1': 0\n  '2': -101\n"),
+                      "app.yaml:3:8: 'logit_bias' value for token '2' must be an integer between -100 and 100 "
+                      "(got -101)");
+  REQUIRE_THROWS_WITH(read("logit_bias: {'1': 0.5}\n"),
+                      "app.yaml:1:19: 'logit_bias' value for token '1' must be an integer between -100 and 100 "
+                      "(got 0.5)");
+  REQUIRE_THROWS_WITH(read("logit_bias: {'1': strong}\n"),
+                      "app.yaml:1:19: 'logit_bias' value for token '1' must be an integer between -100 and 100 "
+                      "(got \"strong\")");
+  REQUIRE(read("logit_bias: {'1': -100, '2': 100}\n").logit_bias == Json{{"1", -100}, {"2", 100}});
+  // top_logprobs only with logprobs: true, wherever logprobs is written.
+  REQUIRE_THROWS_WITH(read("top_logprobs: 2\n"), "app.yaml:1:15: 'top_logprobs' requires 'logprobs: true'");
+  REQUIRE_THROWS_WITH(read("logprobs: false\ntop_logprobs: 2\n"),
+                      "app.yaml:2:15: 'top_logprobs' requires 'logprobs: true'");
+  REQUIRE(read("top_logprobs: 2\nlogprobs: true\n").top_logprobs == 2);
+}
+
+TEST_CASE("check_generation_options: the same rules for a call's options, as InputError") {
+  auto message = [](const CallOptions& o) -> std::string {
+    try {
+      check_generation_options(o);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  CallOptions o;
+  REQUIRE(message(o) == "accepted");
+  o.stop = std::vector<std::string>{"1", "2", "3", "4", "5"};
+  REQUIRE(message(o) == "'stop' holds 5 sequences; the service accepts at most 4");
+  o.stop = std::vector<std::string>{};
+  REQUIRE(message(o) == "'stop' must not be an empty list");
+  o.stop = std::vector<std::string>{"1", "2", "3", "4"};
+  REQUIRE(message(o) == "accepted");
+  o.logit_bias = Json{{"50256", 150}};
+  REQUIRE(message(o) == "'logit_bias' value for token '50256' must be an integer between -100 and 100 (got 150)");
+  o.logit_bias = Json{{"50256", 2.5}};
+  REQUIRE(message(o) == "'logit_bias' value for token '50256' must be an integer between -100 and 100 (got 2.5)");
+  o.logit_bias = Json::array();
+  REQUIRE(message(o) == "'logit_bias' must be a map of token ids to biases");
+  o.logit_bias = Json{{"50256", -100}};
+  REQUIRE(message(o) == "accepted");
+  o.top_logprobs = 2;
+  REQUIRE(message(o) == "'top_logprobs' requires 'logprobs: true'");
+  o.logprobs = false;
+  REQUIRE(message(o) == "'top_logprobs' requires 'logprobs: true'");
+  o.logprobs = true;
+  REQUIRE(message(o) == "accepted");
+  o.top_logprobs = 21;
+  REQUIRE(message(o) == "'top_logprobs' must be between 0 and 20");
+  o.top_logprobs.reset();
+  o.temperature = 2.5;
+  REQUIRE(message(o) == "'temperature' must be between 0 and 2");
+  o.temperature.reset();
+  o.reasoning_effort = "max";
+  REQUIRE(message(o) == "'reasoning_effort' must be low, medium or high");
+}
+
 TEST_CASE("over: each option set in the call replaces the bound one, the others stay") {
   CallOptions bound;
   bound.temperature = 0;
@@ -95,7 +162,7 @@ TEST_CASE("every option of the table is merged, read and shown") {
             yaml += option.choices.empty() ? std::string("x")
                                            : std::string(option.choices.substr(0, option.choices.find('|')));
           else if constexpr (std::is_same_v<T, std::vector<std::string>>) yaml += "[x]";
-          else if constexpr (std::is_same_v<T, Json>) yaml += "{type: text}";
+          else if constexpr (std::is_same_v<T, Json>) yaml += "{'1': 1}";
           else yaml += "1";
         },
         option.member);

@@ -34,6 +34,25 @@ TEST_CASE("bind fixes call options; call options win over bound ones; the origin
   REQUIRE_FALSE(model->shared().options.at(1).temperature.has_value());
 }
 
+TEST_CASE("options the service refuses fail the call before the model sees it, bound or per call") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  CallOptions five;
+  five.stop = std::vector<std::string>{"1", "2", "3", "4", "5"};
+  const std::string too_many = "'stop' holds 5 sequences; the service accepts at most 4";
+  REQUIRE_THROWS_WITH(model->invoke({HumanMessage("a")}, five), too_many);
+  REQUIRE_THROWS_AS(model->invoke({HumanMessage("a")}, five), InputError);
+  REQUIRE_THROWS_WITH(model->stream({HumanMessage("a")}, five), too_many);
+  REQUIRE_THROWS_WITH(model->bind(five)->invoke({HumanMessage("a")}), too_many);
+  CallOptions top;
+  top.top_logprobs = 2;
+  REQUIRE_THROWS_WITH(model->invoke({HumanMessage("a")}, top), "'top_logprobs' requires 'logprobs: true'");
+  CallOptions with_logprobs;
+  with_logprobs.logprobs = true;
+  model->bind(with_logprobs)->invoke({HumanMessage("a")}, top);  // the bound logprobs counts
+  REQUIRE(model->shared().calls.size() == 1);
+  REQUIRE(model->shared().options.at(0).top_logprobs == 2);
+}
+
 TEST_CASE("bind_tools binds tool definitions, tool_choice and strict") {
   auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
   auto tool = tool_from_function("get_weather", "Weather in a city", {{"city", "string", "The city", true}});

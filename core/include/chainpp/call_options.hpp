@@ -3,8 +3,9 @@
 // stop, ...), and kGenerationOptions, their description written once: name,
 // member, type, range. Everything else is derived from that table: reading
 // them from YAML with their range checks (read_generation_options), merging
-// (CallOptions::over), what callbacks are shown (generation_options_json),
-// and the request bodies providers write (for_each_set_option).
+// (CallOptions::over), checking a call's options (check_generation_options),
+// what callbacks are shown (generation_options_json), and the request bodies
+// providers write (for_each_set_option).
 //
 // Adding an option is two adjacent lines here: its member in CallOptions and
 // its row in kGenerationOptions.
@@ -13,6 +14,7 @@
 #include <chainpp/tools.hpp>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -71,7 +73,7 @@ struct GenerationOption {
 
   std::string_view name;
   Member member;
-  /// Numbers: the API's range, inclusive.
+  /// Numbers: the API's range, inclusive; maps of integers (`value_of`): each value's.
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   /// Text: the values allowed, separated by '|' (empty: any).
@@ -80,6 +82,15 @@ struct GenerationOption {
   std::string_view expected = {};
   /// JSON values: a YAML scalar `x` stands for {"type": x} (response_format: json_object).
   bool type_shorthand = false;
+  /// Lists: how many items the API accepts, and what the errors call them.
+  std::size_t min_items = 0;
+  std::size_t max_items = std::numeric_limits<std::size_t>::max();
+  std::string_view items = "items";
+  /// JSON values: a map whose values are integers between min and max; this
+  /// is what the errors call a key ("token").
+  std::string_view value_of = {};
+  /// The name of a bool option that must be true when this one is set.
+  std::string_view requires_true = {};
 };
 
 namespace detail {
@@ -91,18 +102,19 @@ inline constexpr auto kGenerationOptions = std::to_array<GenerationOption>({
     {.name = "temperature", .member = &CallOptions::temperature, .min = 0, .max = 2},
     {.name = "top_p", .member = &CallOptions::top_p, .min = 0, .max = 1},
     {.name = "n", .member = &CallOptions::n, .min = 1, .max = 128},
-    {.name = "stop", .member = &CallOptions::stop},
+    {.name = "stop", .member = &CallOptions::stop, .min_items = 1, .max_items = 4, .items = "sequences"},
     {.name = "max_tokens", .member = &CallOptions::max_tokens, .min = 1, .max = detail::kMaxInt32},
     {.name = "max_completion_tokens", .member = &CallOptions::max_completion_tokens, .min = 1,
      .max = detail::kMaxInt32},
     {.name = "reasoning_effort", .member = &CallOptions::reasoning_effort, .choices = "low|medium|high"},
     {.name = "presence_penalty", .member = &CallOptions::presence_penalty, .min = -2, .max = 2},
     {.name = "frequency_penalty", .member = &CallOptions::frequency_penalty, .min = -2, .max = 2},
-    {.name = "logit_bias", .member = &CallOptions::logit_bias, .expected = "a map of token ids to biases"},
+    {.name = "logit_bias", .member = &CallOptions::logit_bias, .min = -100, .max = 100,
+     .expected = "a map of token ids to biases", .value_of = "token"},
     {.name = "user", .member = &CallOptions::user},
     {.name = "seed", .member = &CallOptions::seed},
     {.name = "logprobs", .member = &CallOptions::logprobs},
-    {.name = "top_logprobs", .member = &CallOptions::top_logprobs, .min = 0, .max = 20},
+    {.name = "top_logprobs", .member = &CallOptions::top_logprobs, .min = 0, .max = 20, .requires_true = "logprobs"},
     {.name = "response_format", .member = &CallOptions::response_format, .expected = "text, json_object, or a map",
      .type_shorthand = true},
 });
@@ -122,9 +134,16 @@ void for_each_set_option(const CallOptions& options, Visit&& visit) {
 }
 
 /// Reads every option of kGenerationOptions that `node` (a model's settings)
-/// has into `options`, checking its type and range: a located ConfigError
-/// such as "app.yaml:4:18: 'temperature' must be between 0 and 2".
+/// has into `options`, checking its type and the rules of its row: a located
+/// ConfigError such as "app.yaml:4:18: 'temperature' must be between 0 and 2".
 CHAINPP_API void read_generation_options(const ConfigNode& node, CallOptions& options);
+
+/// Checks the options set in `options` against the rules of their rows, as
+/// read_generation_options does (range, choices, list length, map values,
+/// the option one requires); ChatModel checks a call's options before any
+/// provider sees them. Throws InputError such as
+/// "'stop' holds 5 sequences; the service accepts at most 4".
+CHAINPP_API void check_generation_options(const CallOptions& options);
 
 /// The YAML keys of kGenerationOptions (for ConfigNode::check_keys).
 CHAINPP_API std::vector<std::string> generation_option_keys();
