@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   try {
     const auto config = config_path.empty() ? emulator::parse_config(emulator::kDefaultConfig, "<built-in emulator.yaml>")
                                             : emulator::load_config(config_path);
-    return emulator::run(config, options);
+    emulator::run(config, options);
   } catch (const std::exception& e) {
     std::cerr << "azure-openai-emulator: " << e.what() << "\n";
     return 1;

@@ -13,7 +13,8 @@ struct ServerOptions {
   std::string tls_key;
 };
 
-/// Serves until SIGINT/SIGTERM; prints "listening on HOST:PORT" first. Returns the exit code.
-int run(const Config& config, const ServerOptions& options);
+/// Serves until SIGINT/SIGTERM, then ends the process (exit status 0); prints
+/// "listening on HOST:PORT" first. Throws when it cannot start.
+[[noreturn]] void run(const Config& config, const ServerOptions& options);
 
 }  // namespace emulator
