@@ -239,7 +239,9 @@ void parse_tool_call(const std::string& name, const std::string& args, const std
 
 AIMessageChunk& AIMessageChunk::operator+=(const AIMessageChunk& o) {
   content += o.content;
-  if (id.empty()) id = o.id;
+  // A provider-assigned id wins over a generated run- id; else the first.
+  const auto is_run_id = [](const std::string& s) { return s.starts_with("run-"); };
+  if (id.empty() || (is_run_id(id) && !o.id.empty() && !is_run_id(o.id))) id = o.id;
   for (const auto& piece : o.tool_call_chunks) {
     auto it = std::find_if(tool_call_chunks.begin(), tool_call_chunks.end(), [&](const ToolCallChunk& c) {
       return piece.index && c.index && *c.index == *piece.index;

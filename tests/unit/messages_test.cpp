@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/messages.hpp>
+#include <chainpp/runnable.hpp>
+#include <chainpp/value.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -51,6 +53,40 @@ TEST_CASE("usage details appear only when present and sum when merged") {
   REQUIRE(s == UsageMetadata{11, 7, 18, 4, 7});
   REQUIRE(s.to_json().dump() ==
           R"({"input_tokens":11,"output_tokens":7,"total_tokens":18,"input_token_details":{"cache_read":4},"output_token_details":{"reasoning":7}})");
+}
+
+namespace {
+AIMessageChunk chunk_with_id(std::string id) {
+  AIMessageChunk c;
+  c.id = std::move(id);
+  return c;
+}
+// The id of the chunks with these ids merged with +, += and merge_into.
+std::string merged_id(const std::vector<std::string>& ids) {
+  AIMessageChunk plus;
+  for (const auto& id : ids) plus = plus + chunk_with_id(id);
+  AIMessageChunk in_place;
+  for (const auto& id : ids) in_place += chunk_with_id(id);
+  Value merged(chunk_with_id(ids.at(0)));
+  for (std::size_t i = 1; i < ids.size(); ++i) merge_into(merged, Value(chunk_with_id(ids[i])));
+  CHECK(plus.id == in_place.id);
+  CHECK(merged.as_chunk().id == in_place.id);
+  return in_place.id;
+}
+}  // namespace
+
+TEST_CASE("merged chunk ids: the first provider id, else the first run- id (LangChain's add_ai_message_chunks)") {
+  CHECK(merged_id({"run-a-0", "chatcmpl-1"}) == "chatcmpl-1");  // left run-, right provider
+  CHECK(merged_id({"chatcmpl-1", "run-a-0"}) == "chatcmpl-1");  // left provider, right run-
+  CHECK(merged_id({"run-a-0", "run-b-0"}) == "run-a-0");        // both run-: the first
+  CHECK(merged_id({"chatcmpl-1", "chatcmpl-2"}) == "chatcmpl-1");  // both provider: the first
+  CHECK(merged_id({"", "run-b-0"}) == "run-b-0");                // empty ids are skipped
+  CHECK(merged_id({"run-a-0", ""}) == "run-a-0");
+  CHECK(merged_id({"", "chatcmpl-2"}) == "chatcmpl-2");
+  CHECK(merged_id({"", ""}) == "");
+  CHECK(merged_id({"run-a-0", "run-b-0", "chatcmpl-3", "chatcmpl-4"}) == "chatcmpl-3");
+  CHECK(merged_id({"run-a-0", "", "run-b-0"}) == "run-a-0");
+  CHECK(merged_id({"xrun-1", "run-b-0"}) == "xrun-1");  // only the prefix marks a run id
 }
 
 TEST_CASE("AIMessageChunk + concatenates content, merges tool-call chunks by index, sums usage") {

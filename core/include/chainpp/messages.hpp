@@ -135,7 +135,9 @@ CHAINPP_API Messages messages_from_pairs(
     std::initializer_list<std::pair<std::string_view, std::string>> pairs);
 
 /// A streamed piece of an AI message. `a + b` concatenates content, merges
-/// tool-call chunks by index, sums usage and merges response metadata.
+/// tool-call chunks by index, sums usage and merges response metadata; the
+/// merged id is the first that is not a generated "run-" id, else the first
+/// run- id (LangChain's add_ai_message_chunks).
 struct CHAINPP_API AIMessageChunk {
   std::string content;
   std::string id;
