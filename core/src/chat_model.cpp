@@ -198,6 +198,7 @@ Stream<AIMessageChunk> ChatModel::generate_stream(const Messages& messages, cons
   AIMessage m = generate(messages, options, ctx);
   AIMessageChunk c;
   c.content = m.text();
+  c.name = m.name;
   c.response_metadata = m.response_metadata;
   c.usage_metadata = m.usage_metadata;
   int index = 0;

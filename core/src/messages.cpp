@@ -242,6 +242,7 @@ AIMessageChunk& AIMessageChunk::operator+=(const AIMessageChunk& o) {
   // A provider-assigned id wins over a generated run- id; else the first.
   const auto is_run_id = [](const std::string& s) { return s.starts_with("run-"); };
   if (id.empty() || (is_run_id(id) && !o.id.empty() && !is_run_id(o.id))) id = o.id;
+  if (name.empty()) name = o.name;
   for (const auto& piece : o.tool_call_chunks) {
     auto it = std::find_if(tool_call_chunks.begin(), tool_call_chunks.end(), [&](const ToolCallChunk& c) {
       return piece.index && c.index && *c.index == *piece.index;
@@ -264,6 +265,7 @@ AIMessageChunk operator+(AIMessageChunk a, const AIMessageChunk& b) { return a +
 AIMessage AIMessageChunk::to_message() const {
   AIMessage m(content);
   m.id = id;
+  m.name = name;
   m.response_metadata = response_metadata;
   m.usage_metadata = usage_metadata;
   for (const auto& c : tool_call_chunks)

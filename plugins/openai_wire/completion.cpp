@@ -16,13 +16,14 @@ namespace {
 // parsed Json. The views point into the body, the Json or the scanner's
 // storage, which outlive assemble_completion().
 struct CompletionParts {
-  std::optional<std::string_view> model, content, refusal;
+  std::optional<std::string_view> model, content, refusal, name;
   std::optional<Json> fingerprint, prompt_filter, usage, tool_calls, finish, logprobs, filter;
 };
 
 AIMessage assemble_completion(CompletionParts& p, const ResponseShape& shape) {
   AIMessage m;
   if (p.content) m.content = std::string(*p.content);
+  if (p.name) m.name = std::string(*p.name);
   if (p.tool_calls) {
     std::size_t index = 0;
     for (const auto& c : p.tool_calls->as_array()) {
@@ -69,14 +70,15 @@ bool scan_completion(JsonScan& s, CompletionParts& p) {
     switch (i) {
       case 0: return next == '"' ? scan_string(s, p.content) : next == 'n' && s.skip();           // content
       case 1: return next == '[' ? s.value(p.tool_calls.emplace()) : next == 'n' && s.skip();     // tool_calls
-      default: return next == '"' ? scan_string(s, p.refusal) : s.skip();                         // refusal
+      case 2: return next == '"' ? scan_string(s, p.refusal) : s.skip();                          // refusal
+      default: return next == '"' ? scan_string(s, p.name) : s.skip();                            // name
     }
   };
   auto choice = [&](std::size_t i, char next) {
     switch (i) {
       case 0:  // message
         has_message = next == '{';
-        return has_message && scan_members<3>(s, {"content", "tool_calls", "refusal"}, message);
+        return has_message && scan_members<4>(s, {"content", "tool_calls", "refusal", "name"}, message);
       case 1: return s.value(p.finish.emplace());  // finish_reason
       case 2: return s.value(p.logprobs.emplace());  // logprobs
       default: return s.value(p.filter.emplace());  // content_filter_results
@@ -137,6 +139,7 @@ AIMessage parse_completion_full(std::string_view body, const ResponseShape& shap
   expect_type(shape, calls, Json::Type::array, "choices[0].message.tool_calls", "an array");
   if (calls && calls->is_array()) parts.tool_calls = std::move(*calls);
   parts.refusal = string_view_of(message->find("refusal"));
+  parts.name = string_view_of(message->find("name"));
   if (Json* usage = j.find("usage"); usage && usage->is_object()) parts.usage = std::move(*usage);
   parts.model = string_view_of(j.find("model"));
   if (Json* v = j.find("system_fingerprint")) parts.fingerprint = std::move(*v);

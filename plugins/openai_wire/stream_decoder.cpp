@@ -21,7 +21,7 @@ namespace chainpp::openai_wire {
 // event's text, the parsed Json or the scanner's storage, which outlive
 // assemble().
 struct EventParts {
-  std::optional<std::string_view> model, fingerprint, content, refusal, finish;
+  std::optional<std::string_view> model, fingerprint, content, refusal, finish, name;
   std::optional<Json> prompt_filter, usage, tool_calls, filter, logprobs;
 };
 
@@ -107,13 +107,14 @@ bool scan_event(JsonScan& s, EventParts& p, std::string& filter_text, Json& filt
         return true;
       }
       case 1: return next == '[' ? s.value(p.tool_calls.emplace()) : s.skip();              // tool_calls
-      default: return next == '"' ? scan_string(s, p.refusal) : s.skip();                  // refusal
+      case 2: return next == '"' ? scan_string(s, p.refusal) : s.skip();                   // refusal
+      default: return next == '"' ? scan_string(s, p.name) : s.skip();                     // name
     }
   };
   auto choice = [&](std::size_t i, char next) {
     switch (i) {
       case 0:  // delta
-        return next == '{' ? scan_members<3>(s, {"content", "tool_calls", "refusal"}, delta)
+        return next == '{' ? scan_members<4>(s, {"content", "tool_calls", "refusal", "name"}, delta)
                            : next == 'n' && s.skip();
       case 1: {  // content_filter_results: usually the text of the event before
         if (s.match(filter_text)) {
@@ -196,7 +197,7 @@ void StreamDecoder::Impl::remember_template(std::string_view data, const Parts& 
   if (template_ && ++template_misses_ > kMaxMisses) return;
   // Only events whose other parts the template keeps: the common content chunk.
   if (content_token.empty() || parts.prompt_filter || parts.usage || parts.tool_calls || parts.logprobs ||
-      parts.refusal)
+      parts.refusal || parts.name)
     return;
   ContentTemplate& t = template_.emplace();
   t.prefix = data.substr(0, static_cast<std::size_t>(content_token.data() - data.data()));
@@ -235,6 +236,7 @@ AIMessageChunk StreamDecoder::Impl::decode_full(std::string_view data) {
       parts.content = string_view_of(content);
       if (Json* calls = delta->find("tool_calls"); calls && calls->is_array()) parts.tool_calls = std::move(*calls);
       parts.refusal = string_view_of(delta->find("refusal"));
+      parts.name = string_view_of(delta->find("name"));
     }
     if (Json* v = choice.find("content_filter_results")) parts.filter = std::move(*v);
     if (Json* v = choice.find("logprobs"); v && v->is_object()) parts.logprobs = std::move(*v);
@@ -283,6 +285,7 @@ AIMessageChunk StreamDecoder::Impl::assemble(Parts& p) {
     put("token_usage", token_usage_from(*p.usage));
   }
   if (p.content) chunk.content.assign(*p.content);
+  if (p.name) chunk.name.assign(*p.name);
   if (p.tool_calls) tool_call_chunks_from(shape_, *p.tool_calls, chunk.tool_call_chunks);
   if (p.refusal) put("refusal", *p.refusal);
   const bool filtered = p.finish && *p.finish == "content_filter";

@@ -347,6 +347,8 @@ TEST_CASE("stream decoding: the scanner gives what the general parser gives, and
       {"a bad tool-call index", R"({"choices":[{"delta":{"tool_calls":[{"index":-1}]}}]})", true},
       {"a filtered finish", R"({"choices":[{"delta":{},"finish_reason":"content_filter","content_filter_results":{"violence":{"filtered":true,"severity":"high"}}}]})",
        true},
+      {"a name in the delta", R"({"choices":[{"delta":{"role":"assistant","name":"Bob","content":""}}]})", true},
+      {"a name that is not a string", R"({"choices":[{"delta":{"name":["Bob"],"content":"n"}}]})", true},
   };
   StreamDecoder scanning(ResponseShape{"azure_openai", "2024-08-06", "req-7"});
   StreamDecoder full(ResponseShape{"azure_openai", "2024-08-06", "req-7"});
@@ -509,6 +511,8 @@ TEST_CASE("completions: the scanner gives what the general parser gives") {
       R"({"choices":[{"message":{"content":"tru)",
       "{\"choices\":[{\"message\":{\"content\":\"\xc3\x28\"}}]}",
       R"({"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":NaN}})",
+      body(R"({"content":"x","role":"assistant","name":"Bob"})"),
+      body(R"({"content":"x","name":{"first":"Bob"}})"),
   };
   for (const auto& b : bodies) {
     INFO(b);

@@ -29,6 +29,8 @@ public:
   Shared& shared() const { return *shared_; }
   /// Usage reported on every answer.
   UsageMetadata usage{31, 8, 39, std::nullopt, std::nullopt};
+  /// The name every answer carries (none when empty).
+  std::string answer_name;
 
 protected:
   std::shared_ptr<ChatModel> clone() const override { return std::make_shared<ScriptedModel>(*this); }
@@ -54,6 +56,7 @@ protected:
     AIMessage m(answers_[index % answers_.size()]);
     m.response_metadata = Json{{"model_name", "gpt-35-turbo"}, {"finish_reason", "stop"}};
     m.usage_metadata = usage;
+    m.name = answer_name;
     return m;
   }
 

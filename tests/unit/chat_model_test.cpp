@@ -78,6 +78,15 @@ TEST_CASE("stream built from generate yields one chunk that merges to what invok
   REQUIRE(streamed.response_metadata == invoked.response_metadata);
 }
 
+TEST_CASE("an answer's name survives streaming built from generate") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  model->answer_name = "Translator";
+  CHECK(model->invoke({HumanMessage("?")}).name == "Translator");
+  AIMessageChunk merged;
+  for (auto& c : model->stream({HumanMessage("?")})) merged += c;
+  CHECK(merged.to_message().name == "Translator");
+}
+
 TEST_CASE("chat model callbacks: start, end with the result; errors reported") {
   auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"hi"});
   auto rec = std::make_shared<RecordingHandler>();

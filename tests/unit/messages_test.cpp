@@ -89,6 +89,18 @@ TEST_CASE("merged chunk ids: the first provider id, else the first run- id (Lang
   CHECK(merged_id({"xrun-1", "run-b-0"}) == "xrun-1");  // only the prefix marks a run id
 }
 
+TEST_CASE("a chunk's name: the first set one is kept and reaches the message") {
+  AIMessageChunk a;
+  AIMessageChunk b;
+  b.name = "Bob";
+  AIMessageChunk c;
+  c.name = "Carol";
+  const AIMessageChunk m = a + b + c;
+  CHECK(m.name == "Bob");
+  CHECK(m.to_message().name == "Bob");
+  CHECK(AIMessageChunk{}.to_message().name.empty());
+}
+
 TEST_CASE("AIMessageChunk + concatenates content, merges tool-call chunks by index, sums usage") {
   AIMessageChunk a;
   a.content = "Hel";

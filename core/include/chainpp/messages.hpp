@@ -137,10 +137,11 @@ CHAINPP_API Messages messages_from_pairs(
 /// A streamed piece of an AI message. `a + b` concatenates content, merges
 /// tool-call chunks by index, sums usage and merges response metadata; the
 /// merged id is the first that is not a generated "run-" id, else the first
-/// run- id (LangChain's add_ai_message_chunks).
+/// run- id (LangChain's add_ai_message_chunks); the name is the first set.
 struct CHAINPP_API AIMessageChunk {
   std::string content;
   std::string id;
+  std::string name;  ///< the participant name the response gave, if any
   std::vector<ToolCallChunk> tool_call_chunks;
   Json response_metadata = Json::object();
   std::optional<UsageMetadata> usage_metadata;
