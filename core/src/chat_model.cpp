@@ -24,11 +24,18 @@ namespace {
 
 std::string message_id(const RunManager& run) { return "run-" + run.info().id + "-0"; }
 
+// `options` with tool_choice normalised against its tools: the one place
+// every call and bind_tools send tool_choice through.
+CallOptions with_tool_choice_normalized(CallOptions options) {
+  if (options.tool_choice) options.tool_choice = normalize_tool_choice(*options.tool_choice, options.tools);
+  return options;
+}
+
 }  // namespace
 
 AIMessage ChatModel::invoke(const Messages& messages, const CallOptions& options, const RunConfig& config) const {
   throw_if_cancelled(config.stop, provider());
-  const CallOptions opts = options.over(bound_);
+  const CallOptions opts = with_tool_choice_normalized(options.over(bound_));
   check_generation_options(opts);
   const RunManager run = start_run(config);
   if (run.active()) run.chat_model_start(messages, invocation_params(opts));
@@ -68,7 +75,7 @@ Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOpt
     std::string provider;
   };
   throw_if_cancelled(config.stop, provider());
-  const CallOptions opts = options.over(bound_);
+  const CallOptions opts = with_tool_choice_normalized(options.over(bound_));
   check_generation_options(opts);
   auto st = std::make_shared<State>();
   st->run = start_run(config);
@@ -177,7 +184,7 @@ std::shared_ptr<const ChatModel> ChatModel::bind_tools(std::vector<ToolDefinitio
   o.tools = std::move(tools);
   o.tool_choice = std::move(tool_choice);
   o.parallel_tool_calls = parallel_tool_calls;
-  return bind(o);
+  return bind(with_tool_choice_normalized(std::move(o)));
 }
 
 std::shared_ptr<const ChatModel> ChatModel::with_rate_limiter(std::shared_ptr<RateLimiter> limiter) const {

@@ -107,16 +107,6 @@ void write_message(Writer& w, const Message& m) {
   w.EndObject();
 }
 
-// "auto", "none", "required" stay strings; any other string names a tool.
-Json tool_choice_json(const Json& choice) {
-  if (choice.is_string()) {
-    const std::string& s = choice.as_string();
-    if (s == "auto" || s == "none" || s == "required") return choice;
-    return Json{{"type", "function"}, {"function", Json{{"name", s}}}};
-  }
-  return choice;
-}
-
 // JSON text must be UTF-8: refuse to send bytes the service would reject as
 // an unreadable body, naming the message and the byte instead.
 void check_utf8(std::string_view text, const std::string& what) {
@@ -184,9 +174,10 @@ std::string build_request_body(const Messages& messages, const CallOptions& o, c
     for (const auto& t : o.tools) raw(w, t.to_json());
     w.EndArray();
   }
-  if (o.tool_choice) {
+  // Normalised already by ChatModel; again here for a direct caller (idempotent).
+  if (const auto choice = o.tool_choice ? normalize_tool_choice(*o.tool_choice, o.tools) : std::nullopt) {
     key(w, "tool_choice");
-    raw(w, tool_choice_json(*o.tool_choice));
+    raw(w, *choice);
   }
   if (!o.tools.empty() && o.parallel_tool_calls) {
     key(w, "parallel_tool_calls");

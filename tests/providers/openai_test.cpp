@@ -93,6 +93,28 @@ TEST_CASE_METHOD(Fixture, "openai: tool calls, invoked and streamed") {
           R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}]})");
 }
 
+TEST_CASE_METHOD(Fixture, "openai: bind_tools and call options send tool_choice as LangChain normalises it") {
+  const auto tool = tool_from_function("get_weather", "Weather", {{"location", "string", "", true}});
+  const Messages ask{HumanMessage("What is the weather in Lima")};
+  model()->bind_tools({tool}, Json("any"))->invoke(ask);
+  model()->bind_tools({tool}, Json(true))->invoke(ask);
+  model()->bind_tools({tool}, Json(false))->invoke(ask);
+  CallOptions call;
+  call.tool_choice = Json("get_weather");
+  model()->bind_tools({tool}, Json("none"))->invoke(ask, call);
+  const std::string before =
+      R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the weather in Lima"}],)"
+      R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"location":{"type":"string"}},"required":["location"]}}}])";
+  CHECK(body(0) == before + R"(,"tool_choice":"required"})");
+  CHECK(body(1) == before + R"(,"tool_choice":"required"})");
+  CHECK(body(2) == before + "}");
+  CHECK(body(3) == before + R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}}})");
+  call.tool_choice = Json("get_wether");
+  REQUIRE_THROWS_WITH(model()->bind_tools({tool})->invoke(ask, call),
+                      "tool_choice 'get_wether' names no bound tool and no built-in tool type (bound tools: get_weather)");
+  CHECK(emu.requests().size() == 4);  // the refused call sent nothing
+}
+
 TEST_CASE_METHOD(Fixture, "openai: structured output (json_schema) validated") {
   Json schema{{"title", "Reply"},
               {"type", "object"},

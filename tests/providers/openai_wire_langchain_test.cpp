@@ -1,6 +1,6 @@
-// The wire side of LangChain's normalisations: a response message's `name`
-// read (completion and stream, by the scanner and the general path alike)
-// and sent back.
+// The wire side of LangChain's normalisations: tool_choice in the request
+// body, and a response message's `name` read (completion and stream, by the
+// scanner and the general path alike) and sent back.
 #include "openai_wire.hpp"
 #include "request_schema.hpp"
 
@@ -10,6 +10,48 @@
 using namespace chainpp;
 using namespace chainpp::openai_wire;
 using chainpp::test::request_schema_violation;
+
+namespace {
+
+// The request body of one "hi" with get_weather and get_time bound and `choice`.
+std::string body_with_choice(const Json& choice) {
+  CallOptions o;
+  o.tools = {tool_from_function("get_weather", "", {}), tool_from_function("get_time", "", {})};
+  o.tool_choice = choice;
+  return build_request_body({HumanMessage("hi")}, o, RequestShape{});
+}
+
+const std::string kBodyBefore =
+    R"({"messages":[{"role":"user","content":"hi"}],"tools":[)"
+    R"({"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{},"required":[]}}},)"
+    R"({"type":"function","function":{"name":"get_time","parameters":{"type":"object","properties":{},"required":[]}}}])";
+
+}  // namespace
+
+TEST_CASE("request body: each tool_choice form, as LangChain sends it") {
+  CHECK(body_with_choice(Json("any")) == kBodyBefore + R"(,"tool_choice":"required"})");
+  CHECK(body_with_choice(Json(true)) == kBodyBefore + R"(,"tool_choice":"required"})");
+  CHECK(body_with_choice(Json(false)) == kBodyBefore + "}");
+  CHECK(body_with_choice(Json("auto")) == kBodyBefore + R"(,"tool_choice":"auto"})");
+  CHECK(body_with_choice(Json("none")) == kBodyBefore + R"(,"tool_choice":"none"})");
+  CHECK(body_with_choice(Json("required")) == kBodyBefore + R"(,"tool_choice":"required"})");
+  CHECK(body_with_choice(Json("get_time")) ==
+        kBodyBefore + R"(,"tool_choice":{"type":"function","function":{"name":"get_time"}}})");
+  CHECK(body_with_choice(Json("web_search_preview")) == kBodyBefore + R"(,"tool_choice":{"type":"web_search_preview"}})");
+  CHECK(body_with_choice(Json("mcp")) == kBodyBefore + R"(,"tool_choice":{"type":"mcp"}})");
+  CHECK(body_with_choice(Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}) ==
+        kBodyBefore + R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}}})");
+  for (const Json& valid : {Json("any"), Json(true), Json(false), Json("get_time")}) {
+    INFO(valid.dump());
+    CHECK(request_schema_violation(body_with_choice(valid)) == "");
+  }
+  REQUIRE_THROWS_AS(body_with_choice(Json("get_date")), InputError);
+  REQUIRE_THROWS_WITH(body_with_choice(Json("get_date")),
+                      "tool_choice 'get_date' names no bound tool and no built-in tool type "
+                      "(bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_WITH(body_with_choice(Json(5)),
+                      "tool_choice 5 must be a string, a bool or an object (bound tools: get_weather, get_time)");
+}
 
 namespace {
 const char* kNamedCompletion =

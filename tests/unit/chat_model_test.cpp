@@ -67,6 +67,89 @@ TEST_CASE("bind_tools binds tool definitions, tool_choice and strict") {
   REQUIRE(o.parallel_tool_calls == false);
 }
 
+namespace {
+const std::vector<ToolDefinition> kWeatherAndTime = {tool_from_function("get_weather", "", {}),
+                                                     tool_from_function("get_time", "", {})};
+// The tool_choice a call of a model bound with kWeatherAndTime and `choice` sends (nullopt: none).
+std::optional<Json> bound_choice(const Json& choice, const CallOptions& call = {}) {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  model->bind_tools(kWeatherAndTime, choice)->invoke({HumanMessage("?")}, call);
+  return model->shared().options.at(0).tool_choice;
+}
+Json function_choice(const std::string& name) { return Json{{"type", "function"}, {"function", Json{{"name", name}}}}; }
+}  // namespace
+
+TEST_CASE("tool_choice is normalised as LangChain's bind_tools does") {
+  CHECK(bound_choice(Json("any")) == Json("required"));
+  CHECK(bound_choice(Json(true)) == Json("required"));
+  CHECK(bound_choice(Json(false)) == std::nullopt);
+  CHECK(bound_choice(Json("auto")) == Json("auto"));
+  CHECK(bound_choice(Json("none")) == Json("none"));
+  CHECK(bound_choice(Json("required")) == Json("required"));
+  CHECK(bound_choice(Json("get_time")) == function_choice("get_time"));
+  for (const char* builtin : {"file_search", "web_search", "web_search_preview", "code_interpreter",
+                              "computer_use_preview", "image_generation", "mcp"}) {
+    INFO(builtin);
+    CHECK(bound_choice(Json(builtin)) == Json{{"type", builtin}});
+  }
+  const Json object{{"type", "function"}, {"function", Json{{"name", "anything"}}}};
+  CHECK(bound_choice(object) == object);
+  // A bound tool's name is looked up before the built-in types (as LangChain).
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  model->bind_tools({tool_from_function("web_search", "", {})}, Json("web_search"))->invoke({HumanMessage("?")});
+  CHECK(model->shared().options.at(0).tool_choice == function_choice("web_search"));
+}
+
+TEST_CASE("tool_choice in CallOptions is normalised at call time against the tools of the call") {
+  CallOptions call;
+  call.tool_choice = Json("get_weather");
+  CHECK(bound_choice(Json("required"), call) == function_choice("get_weather"));
+  call.tool_choice = Json(false);  // false over a bound choice: none is sent
+  CHECK(bound_choice(Json("required"), call) == std::nullopt);
+  call.tool_choice = Json("any");
+  CHECK(bound_choice(Json("auto"), call) == Json("required"));
+
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok", "ok"});
+  call.tool_choice = Json("get_date");
+  const auto bound = model->bind_tools(kWeatherAndTime);
+  REQUIRE_THROWS_AS(bound->invoke({HumanMessage("?")}, call), InputError);
+  REQUIRE_THROWS_WITH(bound->invoke({HumanMessage("?")}, call),
+                      "tool_choice 'get_date' names no bound tool and no built-in tool type "
+                      "(bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_WITH(bound->stream({HumanMessage("?")}, call),
+                      "tool_choice 'get_date' names no bound tool and no built-in tool type "
+                      "(bound tools: get_weather, get_time)");
+  call.tool_choice = Json("get_weather");
+  REQUIRE_THROWS_WITH(model->invoke({HumanMessage("?")}, call),
+                      "tool_choice 'get_weather' names no bound tool and no built-in tool type (no tools bound)");
+  CHECK(model->shared().options.empty());  // nothing was sent
+}
+
+TEST_CASE("a tool_choice that is none of the forms is refused at bind time, naming it and the tools") {
+  auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"ok"});
+  REQUIRE_THROWS_AS(model->bind_tools(kWeatherAndTime, Json("foo")), InputError);
+  REQUIRE_THROWS_WITH(model->bind_tools(kWeatherAndTime, Json("foo")),
+                      "tool_choice 'foo' names no bound tool and no built-in tool type "
+                      "(bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_WITH(model->bind_tools(kWeatherAndTime, Json("")),
+                      "tool_choice '' names no bound tool and no built-in tool type "
+                      "(bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_WITH(model->bind_tools(kWeatherAndTime, Json("a\"b\n")),
+                      "tool_choice 'a\\\"b\\n' names no bound tool and no built-in tool type "
+                      "(bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_AS(model->bind_tools(kWeatherAndTime, Json(5)), InputError);
+  REQUIRE_THROWS_WITH(model->bind_tools(kWeatherAndTime, Json(5)),
+                      "tool_choice 5 must be a string, a bool or an object (bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_WITH(model->bind_tools(kWeatherAndTime, Json(1.5)),
+                      "tool_choice 1.5 must be a string, a bool or an object (bound tools: get_weather, get_time)");
+  REQUIRE_THROWS_WITH(model->bind_tools({}, Json()),
+                      "tool_choice null must be a string, a bool or an object (no tools bound)");
+  REQUIRE_THROWS_WITH(model->bind_tools(kWeatherAndTime, Json::array({"get_weather"})),
+                      "tool_choice [\"get_weather\"] must be a string, a bool or an object "
+                      "(bound tools: get_weather, get_time)");
+  CHECK(model->shared().options.empty());
+}
+
 TEST_CASE("stream built from generate yields one chunk that merges to what invoke returns") {
   auto model = std::make_shared<ScriptedModel>(std::vector<std::string>{"Ich liebe das Programmieren."});
   auto chunks = model->stream({HumanMessage("I love programming.")}).collect();

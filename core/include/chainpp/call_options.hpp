@@ -47,7 +47,10 @@ struct CHAINPP_API CallOptions {
   std::optional<std::string> user;
   std::optional<Json> response_format;
   std::vector<ToolDefinition> tools;
-  std::optional<Json> tool_choice;  ///< "auto", "none", "required" or {"type":"function","function":{"name":..}}
+  /// What LangChain's bind_tools takes: "auto", "none", "required", "any", a
+  /// bool, a bound tool's name, a built-in tool type or an object; normalised
+  /// at each call (normalize_tool_choice in chainpp/tools.hpp).
+  std::optional<Json> tool_choice;
   std::optional<bool> parallel_tool_calls;
   std::optional<bool> stream_usage;
   std::optional<double> timeout_seconds;

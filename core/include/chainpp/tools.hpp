@@ -1,6 +1,7 @@
 #pragma once
 // Tools a model may call: their definitions (name, description, JSON-schema
-// parameters), and a definition written from a C++ function's description.
+// parameters), a definition written from a C++ function's description, and
+// tool_choice as LangChain normalises it.
 #include <chainpp/export.hpp>
 #include <chainpp/json.hpp>
 
@@ -36,5 +37,20 @@ struct CHAINPP_API ToolParameter {
 ///                                              {{"city", "string", "The city"}});
 CHAINPP_API ToolDefinition tool_from_function(std::string name, std::string description,
                                               std::vector<ToolParameter> params);
+
+/// The built-in (non-function) tool types a tool_choice string may name:
+/// file_search, web_search, web_search_preview, code_interpreter,
+/// computer_use_preview, image_generation, mcp.
+CHAINPP_API bool is_builtin_tool_type(const std::string& name);
+
+/// `choice` as it is sent, given the bound `tools` (LangChain's bind_tools):
+///   a string naming a bound tool -> {"type":"function","function":{"name":..}}
+///   a built-in tool type         -> {"type": name}
+///   "any", true                  -> "required"
+///   "auto", "none", "required", an object -> unchanged
+///   false                        -> nullopt (no tool_choice is sent)
+/// Anything else (another string, a number, null, an array) is an InputError
+/// naming the value and the bound tools. Normalising twice changes nothing.
+CHAINPP_API std::optional<Json> normalize_tool_choice(const Json& choice, const std::vector<ToolDefinition>& tools);
 
 }  // namespace chainpp
