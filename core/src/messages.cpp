@@ -251,9 +251,16 @@ AIMessageChunk& AIMessageChunk::operator+=(const AIMessageChunk& o) {
       tool_call_chunks.push_back(piece);
       continue;
     }
-    if (piece.name) it->name = it->name.value_or("") + *piece.name;
-    if (piece.args) it->args = it->args.value_or("") + *piece.args;
-    if (piece.id) it->id = it->id.value_or("") + *piece.id;
+    // Appended in place: a copy per piece would make merging a stream of
+    // small argument deltas quadratic.
+    auto append = [](std::optional<std::string>& to, const std::optional<std::string>& more) {
+      if (!more) return;
+      if (to) *to += *more;
+      else to = *more;
+    };
+    append(it->name, piece.name);
+    append(it->args, piece.args);
+    append(it->id, piece.id);
   }
   merge_metadata(response_metadata, o.response_metadata);
   if (o.usage_metadata) usage_metadata = usage_metadata.value_or(UsageMetadata{}) + *o.usage_metadata;
