@@ -296,18 +296,19 @@ void Handler::respond_completion(Poco::Net::HTTPServerRequest& request, Poco::Ne
   out.set("system_fingerprint", fingerprint());
   out.set("usage", usage_json(c));
 
-  std::string text = out.dump();
-  for (const auto& f : faults) {
-    if (f.kind == "malformed-json") text = text.substr(0, text.size() / 2);
-  }
-  bool mid_reset = false;
-  for (const auto& f : faults) mid_reset = mid_reset || f.kind == "reset-mid-stream";
+  send_answer_body(request, response, out.dump(), faults);
+}
+
+void Handler::send_answer_body(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                               std::string text, const std::vector<Fault>& faults) {
+  const StreamFaults f = stream_faults(faults);
+  if (f.malformed) text = text.substr(0, text.size() / 2);
   status_ = 200;
   set_common_headers(response);
   response.setContentType("application/json");
   response.setContentLength64(static_cast<Poco::Int64>(text.size()));
   std::ostream& os = response.send();
-  if (mid_reset) {
+  if (f.reset) {
     os.write(text.data(), static_cast<std::streamsize>(text.size() / 2));
     os.flush();
     reset_connection(request);

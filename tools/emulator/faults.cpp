@@ -126,6 +126,18 @@ void Handler::send_status_fault(Poco::Net::HTTPServerRequest& request, Poco::Net
   }
 }
 
+StreamFaults stream_faults(const std::vector<Fault>& faults) {
+  StreamFaults out;
+  for (const auto& f : faults) {
+    if (f.kind == "slow-stream") out.slow_ms = f.arg;
+    if (f.kind == "reset-mid-stream") out.reset = true;
+    if (f.kind == "error-mid-stream") out.error = true;
+    if (f.kind == "malformed-json") out.malformed = true;
+    if (f.kind == "no-done") out.no_done = true;
+  }
+  return out;
+}
+
 // Closes the connection abruptly (RST), without (the rest of) a response.
 //
 // The socket is first taken from Poco's session (detachSocket, as Poco's own

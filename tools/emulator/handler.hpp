@@ -36,6 +36,16 @@ struct Fault {
   long first_n = -1;  // "-then-ok:N": only the first N requests
 };
 
+// The faults of a streamed answer, read from a request's active faults.
+struct StreamFaults {
+  long slow_ms = 0;        // slow-stream: the wait between events
+  bool reset = false;      // reset-mid-stream
+  bool error = false;      // error-mid-stream
+  bool malformed = false;  // malformed-json
+  bool no_done = false;    // no-done
+};
+StreamFaults stream_faults(const std::vector<Fault>& faults);
+
 // What the handlers share: the configuration, the batches, and the counters
 // and request log the control endpoints report.
 struct State {
@@ -136,6 +146,9 @@ private:
   // A whole chat.completion body, with its faults.
   void respond_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                           const chainpp::Json& req, const Completion& c, const std::vector<Fault>& faults);
+  // A whole JSON answer (200), cut in half by malformed-json, reset half-way by reset-mid-stream.
+  void send_answer_body(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                        std::string text, const std::vector<Fault>& faults);
   // The request id and rate-limit headers of every answer.
   void set_common_headers(Poco::Net::HTTPServerResponse& response);
   // A JSON response.
@@ -151,6 +164,8 @@ private:
                          const std::string& type, const std::string& message);
 
   // ---- the SSE stream (stream_writer.cpp)
+  // Sends the 200 headers of an SSE stream; returns the body to write the events to.
+  std::ostream& send_event_stream(Poco::Net::HTTPServerResponse& response);
   // A chat.completion.chunk SSE stream, with its faults.
   void stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                          const chainpp::Json& req, const Completion& c, const std::vector<Fault>& faults);

@@ -14,17 +14,19 @@ namespace emulator {
 
 using chainpp::Json;
 
+std::ostream& Handler::send_event_stream(Poco::Net::HTTPServerResponse& response) {
+  status_ = 200;
+  set_common_headers(response);
+  response.setContentType("text/event-stream; charset=utf-8");
+  response.setChunkedTransferEncoding(true);
+  return response.send();
+}
+
 void Handler::stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                                 const Json& req, const Completion& c, const std::vector<Fault>& faults) {
-  long slow_ms = 0;
-  bool mid_reset = false, malformed = false, no_done = false, mid_error = false;
-  for (const auto& f : faults) {
-    if (f.kind == "error-mid-stream") mid_error = true;
-    if (f.kind == "slow-stream") slow_ms = f.arg;
-    if (f.kind == "reset-mid-stream") mid_reset = true;
-    if (f.kind == "malformed-json") malformed = true;
-    if (f.kind == "no-done") no_done = true;
-  }
+  const StreamFaults sf = stream_faults(faults);
+  const long slow_ms = sf.slow_ms;
+  const bool mid_reset = sf.reset, malformed = sf.malformed, no_done = sf.no_done, mid_error = sf.error;
   const bool include_usage = [&] {
     const Json* so = req.find("stream_options");
     return so && so->is_object() && so->value("include_usage", false);
@@ -134,11 +136,7 @@ void Handler::stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net
     e = e.substr(0, e.size() / 2);
   }
 
-  status_ = 200;
-  set_common_headers(response);
-  response.setContentType("text/event-stream; charset=utf-8");
-  response.setChunkedTransferEncoding(true);
-  std::ostream& os = response.send();
+  std::ostream& os = send_event_stream(response);
   const std::size_t reset_after = std::min<std::size_t>(3, events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (mid_reset && i == reset_after) {
