@@ -6,6 +6,8 @@
 //   faults.cpp         fault injection: x-emulator-fault and a deployment's fault
 //   answers.cpp        the scripted answer, the JSON bodies and the errors
 //   stream_writer.cpp  the SSE stream of a streamed answer
+//   responses.cpp      the Responses API: its request checks, answer and body
+//   responses_stream.cpp  the typed SSE events of a streamed Responses answer
 #include "batches.hpp"
 #include "emulator_config.hpp"
 
@@ -86,6 +88,8 @@ std::vector<std::string> split_pieces(const std::string& text);
 chainpp::Json filter_results(const std::string& filtered_category = {});
 // Azure's prompt_filter_results for an unfiltered prompt.
 chainpp::Json prompt_filter_results();
+// A minimal instance of a JSON schema (what a json_schema answer that is not scripted says).
+chainpp::Json schema_example(const chainpp::Json& schema);
 
 // Serves one request (Poco makes a handler per request).
 class Handler : public Poco::Net::HTTPRequestHandler {
@@ -169,6 +173,14 @@ private:
   // A chat.completion.chunk SSE stream, with its faults.
   void stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                          const chainpp::Json& req, const Completion& c, const std::vector<Fault>& faults);
+
+  // ---- the Responses API (responses.cpp, responses_stream.cpp)
+  // Serves POST /openai/v1/responses or /v1/responses on `deployment_`: checks, faults, answer.
+  void serve_responses(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                       const chainpp::Json& req, const std::string& api_version);
+  // The SSE events of the finished Response object `final`, with the stream faults.
+  void stream_response(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                       const chainpp::Json& final, const std::vector<Fault>& faults);
 
   State& state_;
   // The request being served.

@@ -70,6 +70,7 @@ void Handler::serve(const Poco::URI& uri, const std::string& path, const std::st
   }
   std::string deployment_name;
   bool need_api_version = false;
+  bool responses_api = false;
   static const std::string prefix = "/openai/deployments/";
   static const std::string suffix = "/chat/completions";
   if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() + suffix.size() &&
@@ -81,6 +82,9 @@ void Handler::serve(const Poco::URI& uri, const std::string& path, const std::st
     dialect_ = Dialect::azure;
   } else if (path == "/v1/chat/completions") {
     dialect_ = Dialect::openai;
+  } else if (path == "/openai/v1/responses" || path == "/v1/responses") {
+    dialect_ = path == "/v1/responses" ? Dialect::openai : Dialect::azure;
+    responses_api = true;
   } else {
     dialect_ = path.rfind("/openai/", 0) == 0 ? Dialect::azure : Dialect::openai;
     send_error(response, 404, "404", "Resource not found");
@@ -134,6 +138,10 @@ void Handler::serve(const Poco::URI& uri, const std::string& path, const std::st
     return;
   }
   deployment_ = deployment;
+  if (responses_api) {
+    serve_responses(request, response, req, api_version);
+    return;
+  }
 
   const Json* messages = req.find("messages");
   if (!messages || !messages->is_array() || messages->empty()) {
