@@ -445,6 +445,15 @@ TEST_CASE("responses: text.format json_schema answers validate against the schem
   CHECK(Json::parse(scripted.at("output")[0].at("content")[0].at("text").as_string()) ==
         Json{{"name", "Ada"}, {"age", 36}});
 
+  const auto bad_name =
+      f.error(R"({"model":"chat","input":"x","text":{"format":{"type":"json_schema","name":"a b","schema":{}}}})");
+  CHECK(bad_name.status == 400);
+  CHECK(bad_name.body == Json{{"error", Json{{"code", "invalid_value"},
+                                             {"message",
+                                              "Invalid 'text.format.name': a name of 1 to 64 characters a-z, A-Z, "
+                                              "0-9, '_' and '-' was expected."},
+                                             {"param", "text.format.name"},
+                                             {"type", "error"}}}});
   const auto no_name =
       f.error(R"({"model":"chat","input":"x","text":{"format":{"type":"json_schema","schema":{}}}})", true);
   CHECK(no_name.status == 400);

@@ -235,6 +235,12 @@ Json chat_response_format(const Json& req) {
   if (type == "json_object") return Json{{"type", "json_object"}};
   if (type != "json_schema") invalid_value("text.format.type", type, "'text', 'json_object', and 'json_schema'");
   const std::string name = required_string(*format, "name", "text.format");
+  const bool name_ok = !name.empty() && name.size() <= 64 &&
+                       name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                           std::string::npos;
+  if (!name_ok)
+    invalid("invalid_value", "text.format.name",
+            "Invalid 'text.format.name': a name of 1 to 64 characters a-z, A-Z, 0-9, '_' and '-' was expected.");
   const Json* schema = format->find("schema");
   if (!schema) missing("text.format.schema");
   if (!schema->is_object()) invalid_type("text.format.schema", "an object", *schema);
