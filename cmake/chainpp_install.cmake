@@ -13,13 +13,21 @@ foreach(tool chainpp azure-openai-emulator)
   endif()
 endforeach()
 
-# Example configurations, and the pricing table. The configurations price
-# with the pricing.yaml beside them (the usage_cost callback's default), so
-# configs/pricing.yaml is a link to the one table, share/chainpp/pricing.yaml.
+# The bundled data files, found with no setting by bundled_data_file()
+# (core/src/data_files.cpp): installed in <datadir>/chainpp, and copied into
+# the build tree's <build>/share/chainpp for an uninstalled build.
+set(CHAINPP_DATA_FILES pricing.yaml)
+foreach(data ${CHAINPP_DATA_FILES})
+  configure_file(${PROJECT_SOURCE_DIR}/configs/${data} ${PROJECT_BINARY_DIR}/share/chainpp/${data} COPYONLY)
+  install(FILES ${PROJECT_SOURCE_DIR}/configs/${data} DESTINATION ${CHAINPP_INSTALL_DATADIR})
+endforeach()
+
+# Example configurations. They price with the pricing.yaml beside them (the
+# usage_cost callback's default), so configs/pricing.yaml is a link to the one
+# table, share/chainpp/pricing.yaml.
 file(GLOB chainpp_example_configs ${PROJECT_SOURCE_DIR}/configs/*.yaml)
-list(FILTER chainpp_example_configs EXCLUDE REGEX "/pricing\\.yaml$")
+list(FILTER chainpp_example_configs EXCLUDE REGEX "/(pricing|model_profiles)\\.yaml$")
 install(FILES ${chainpp_example_configs} DESTINATION ${CHAINPP_INSTALL_DATADIR}/configs)
-install(FILES ${PROJECT_SOURCE_DIR}/configs/pricing.yaml DESTINATION ${CHAINPP_INSTALL_DATADIR})
 install(CODE "
   set(link \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CHAINPP_INSTALL_DATADIR}/configs/pricing.yaml\")
   message(STATUS \"Installing: \${link} -> ../pricing.yaml\")

@@ -298,9 +298,7 @@ void make_callbacks(detail::AppState& st) {
         if (!fs::is_regular_file(path, ec)) file->fail("pricing file not found: " + path);
         pricing = PricingTable::load(path);
       } else {
-        std::string path = resolve(st.base_dir, "pricing.yaml");
-        std::error_code ec;
-        if (fs::is_regular_file(path, ec)) pricing = PricingTable::load(path);
+        pricing = PricingTable::load_default(st.base_dir);
       }
       auto handler = std::make_shared<UsageCostHandler>(std::move(pricing));
       if (!st.usage) st.usage = handler;

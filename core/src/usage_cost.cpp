@@ -1,3 +1,4 @@
+#include <chainpp/data_files.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/usage_cost.hpp>
 
@@ -5,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 namespace chainpp {
@@ -67,6 +69,16 @@ PricingTable PricingTable::load(const std::string& path) {
     table.set(model, price);
   }
   return table;
+}
+
+PricingTable PricingTable::load_default(const std::string& config_dir) {
+  if (!config_dir.empty()) {
+    const std::filesystem::path beside = std::filesystem::path(config_dir) / "pricing.yaml";
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(beside, ec)) return load(beside.string());
+  }
+  if (std::string bundled = bundled_data_file("pricing.yaml"); !bundled.empty()) return load(bundled);
+  return {};
 }
 
 void PricingTable::set(const std::string& model, ModelPrice price) { prices_[model] = price; }

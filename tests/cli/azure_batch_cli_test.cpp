@@ -132,7 +132,7 @@ TEST_CASE("azure batch: a round trip writes the local batch's result lines, mapp
   REQUIRE(err.size() >= 3);
   CHECK(err.front() == "batch: submitted " + batch_id(1) + " (3 requests)");
   CHECK(err[err.size() - 2] == "batch: " + batch_id(1) + ": completed, 3/3 done, 3 completed, 0 failed");
-  CHECK(summary_of(r.err) == "batch: 4 done (3 ok, 1 failed), 109 tokens, Total Cost (USD): $0.000000, T s");
+  CHECK(summary_of(r.err) == "batch: 4 done (3 ok, 1 failed), 109 tokens, Total Cost (USD): $0.000176, T s");
   // The line that cannot be rendered is written at submission, the batch's results after it, in line order.
   CHECK(read_file(out) ==
         "{\"line\":2,\"output\":null,\"usage\":null,\"error\":{\"type\":\"InputError\",\"message\":"
@@ -196,7 +196,7 @@ TEST_CASE("azure batch: failed lines become the errors a direct call raises") {
   const auto err = split_lines(r.err);
   REQUIRE(err.size() >= 2);
   CHECK(err[err.size() - 2] == "batch: " + batch_id(1) + ": completed, 4/4 done, 1 completed, 3 failed");
-  CHECK(summary_of(r.err) == "batch: 4 done (1 ok, 3 failed), 39 tokens, Total Cost (USD): $0.000000, T s");
+  CHECK(summary_of(r.err) == "batch: 4 done (1 ok, 3 failed), 39 tokens, Total Cost (USD): $0.000063, T s");
   const auto got = split_lines(read_file(out));
   REQUIRE(got.size() == 4);
   CHECK(got[0] == ok_line(1, love, 31, 8));
@@ -268,7 +268,7 @@ TEST_CASE("azure batch: --detach, then batch-status and batch-fetch") {
   Result fetched = run({"batch-fetch", cfg, id, "--output", out, "--poll", "0.05", "--pipeline", "translate"});
   INFO(fetched.err);
   CHECK(fetched.code == 0);
-  CHECK(summary_of(fetched.err) == "batch: 2 done (2 ok, 0 failed), 70 tokens, Total Cost (USD): $0.000000, T s");
+  CHECK(summary_of(fetched.err) == "batch: 2 done (2 ok, 0 failed), 70 tokens, Total Cost (USD): $0.000113, T s");
   CHECK(read_file(out) == ok_line(1, love, 31, 8) + "\n" + ok_line(2, echo("Good morning"), 23, 8) + "\n");
 
   Result done = run({"batch-status", cfg, id, "--pipeline", "translate"});
@@ -333,7 +333,7 @@ TEST_CASE("azure batch: a cancelled batch keeps the results of the requests it r
   CHECK(err[err.size() - 2] == "batch: " + id +
                                    " ended cancelled with 2 requests not run (run the batch command again to submit "
                                    "them in a new batch)");
-  CHECK(summary_of(fetched.err) == "batch: 2 done (2 ok, 0 failed), 72 tokens, Total Cost (USD): $0.000000, T s");
+  CHECK(summary_of(fetched.err) == "batch: 2 done (2 ok, 0 failed), 72 tokens, Total Cost (USD): $0.000117, T s");
   CHECK(read_file(out) == ok_line(1, love, 31, 8) + "\n" +
                          ok_line(2, echo("Slow [emulator-fault: slow-first-byte:3000]"), 24, 9) + "\n");
   CHECK(run({"batch-status", cfg, id, "--pipeline", "translate"}).out == id + ": cancelled, 2/4 done, 2 completed, 0 failed\n");
@@ -347,7 +347,7 @@ TEST_CASE("azure batch: a cancelled batch keeps the results of the requests it r
   INFO(rest.err);
   CHECK(rest.code == 0);
   CHECK(split_lines(rest.err).front() == "batch: submitted " + batch_id(2) + " (2 requests)");
-  CHECK(summary_of(rest.err) == "batch: 2 done (2 ok, 0 failed), 2 skipped, 70 tokens, Total Cost (USD): $0.000000, T s");
+  CHECK(summary_of(rest.err) == "batch: 2 done (2 ok, 0 failed), 2 skipped, 70 tokens, Total Cost (USD): $0.000113, T s");
   const Json files = emu.files();
   REQUIRE(files.size() == 4);  // input and output of batch 1, input of batch 2, its output
   CHECK(files[2]["content"].as_string() ==

@@ -109,6 +109,25 @@ Total Cost (USD): \$0.000063" \
        "$("$prefix/bin/chainpp" run "$prefix/share/chainpp/configs/fake.yaml" --pipeline translate --usage \
           --input input_language=English --input output_language=French --input "input=I love programming." 2>&1)"
 
+step "a configuration of one's own, outside the prefix, prices with the installed share/chainpp/pricing.yaml"
+mkdir -p "$work/own"
+cat > "$work/own/app.yaml" <<'EOF'
+plugins: {load: [fake]}
+models:
+  translator: {provider: fake, model_name: gpt-35-turbo, usage: {input_tokens: 31, output_tokens: 8}, responses: [hi]}
+pipelines:
+  say: {steps: [{model: translator}, {parser: str}]}
+EOF
+own_summary() {
+  printf 'hi\nTokens Used: 39\n\tPrompt Tokens: 31\n\tCompletion Tokens: 8\nSuccessful Requests: 1\nTotal Cost (USD): $%s' "$1"
+}
+expect "chainpp run own config --usage (installed table)" "$(own_summary 0.000063)" \
+       "$(env -u CHAINPP_DATA_DIR "$prefix/bin/chainpp" run "$work/own/app.yaml" --pipeline say --usage 2>&1)"
+# The moved copy reads its own share/chainpp, relative to its library.
+printf 'models:\n  gpt-35-turbo: {input: 1, output: 1}\n' > "$work/moved/share/chainpp/pricing.yaml"
+expect "chainpp run own config --usage (moved install's table)" "$(own_summary 0.039000)" \
+       "$(env -u CHAINPP_DATA_DIR "$work/moved/bin/chainpp" run "$work/own/app.yaml" --pipeline say --usage 2>&1)"
+
 step "find_package version check (SameMajorVersion)"
 mkdir -p "$work/version_check"
 # shellcheck disable=SC2016  # ${WANTED} is CMake's

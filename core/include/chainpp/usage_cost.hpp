@@ -30,6 +30,11 @@ public:
   /// Loads a YAML file: `models: { <name>: { input: <usd per 1k>, output: <usd per 1k>, cached_input: ... } }`.
   /// Throws ConfigError with file:line:col on a malformed entry.
   static PricingTable load(const std::string& path);
+  /// The table a configuration in `config_dir` prices with when it names
+  /// none: the pricing.yaml beside it when there is one, else the bundled
+  /// table (bundled_data_file("pricing.yaml")), else an empty table.
+  /// `config_dir` "" skips the first.
+  static PricingTable load_default(const std::string& config_dir);
   void set(const std::string& model, ModelPrice price);
   /// The price of `model` ("gpt-35-turbo-0301" exactly), or nullopt when unknown.
   std::optional<ModelPrice> find(const std::string& model) const;
