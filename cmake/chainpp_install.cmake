@@ -16,7 +16,7 @@ endforeach()
 # The bundled data files, found with no setting by bundled_data_file()
 # (core/src/data_files.cpp): installed in <datadir>/chainpp, and copied into
 # the build tree's <build>/share/chainpp for an uninstalled build.
-set(CHAINPP_DATA_FILES pricing.yaml)
+set(CHAINPP_DATA_FILES pricing.yaml model_profiles.yaml)
 foreach(data ${CHAINPP_DATA_FILES})
   configure_file(${PROJECT_SOURCE_DIR}/configs/${data} ${PROJECT_BINARY_DIR}/share/chainpp/${data} COPYONLY)
   install(FILES ${PROJECT_SOURCE_DIR}/configs/${data} DESTINATION ${CHAINPP_INSTALL_DATADIR})

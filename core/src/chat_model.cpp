@@ -260,7 +260,17 @@ RunnablePtr ChatModel::with_structured_output(const Json& schema, StructuredOutp
   const std::string name = !options.name.empty() ? options.name : schema.value("title", "output");
   ChatModelPtr bound;
   StructuredOutput::Extract extract = [](const AIMessage& m) { return parse_json_output(m.text()); };
-  switch (options.method) {
+  StructuredOutputMethod method = StructuredOutputMethod::json_schema;
+  std::optional<bool> tool_strict = options.strict;
+  if (options.method) {
+    method = *options.method;
+  } else if (const std::optional<ModelProfile> p = profile(); p && p->json_schema == false) {
+    // No Structured Outputs (LangChain's fallback): a forced tool call, without
+    // `strict`, which belongs to the same feature.
+    method = StructuredOutputMethod::function_calling;
+    tool_strict.reset();
+  }
+  switch (method) {
     case StructuredOutputMethod::json_schema: {
       CallOptions o;
       o.response_format = Json{{"type", "json_schema"},
@@ -275,7 +285,7 @@ RunnablePtr ChatModel::with_structured_output(const Json& schema, StructuredOutp
       break;
     }
     case StructuredOutputMethod::function_calling: {
-      ToolDefinition tool{name, schema.value("description", ""), schema, options.strict};
+      ToolDefinition tool{name, schema.value("description", ""), schema, tool_strict};
       bound = bind_tools({tool}, Json{{"type", "function"}, {"function", Json{{"name", name}}}});
       extract = [name](const AIMessage& m) -> Json {
         for (const auto& call : m.tool_calls)

@@ -17,7 +17,7 @@ namespace chainpp::openai_wire {
 
 const std::vector<std::string>& common_setting_keys() {
   static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k = {"model", "model_name", "model_version"};
+    std::vector<std::string> k = {"model", "model_name", "model_version", "model_profiles"};
     for (auto& option : generation_option_keys()) k.push_back(std::move(option));
     for (const char* other : {"streaming", "stream_usage", "timeout", "connect_timeout", "total_timeout",
                               "stream_idle_timeout", "max_retries", "max_retry_after", "default_headers",
@@ -99,6 +99,10 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   s.model_name = node.get_string("model", node.get_string("model_name", ""));
   s.model_version = node.get_string("model_version", "");
   read_generation_options(node, o);
+  // The configured model (never an Azure deployment name): what it accepts.
+  s.model_profiles = node.get_string("model_profiles", "");
+  s.profile = configured_model_profile(
+      node, s.model_name.empty() ? std::string() : versioned_model_name(s.model_name, s.model_version));
   s.streaming = node.get_bool("streaming", false);
   s.stream_usage = node.get_bool("stream_usage", false);
   if (node.contains("timeout")) s.transport.read_timeout = seconds_setting(node, "timeout");
@@ -145,6 +149,7 @@ Json common_settings_config(const CommonSettings& s) {
   const CallOptions& o = s.defaults;
   if (!s.model_name.empty()) j.set("model", s.model_name);
   if (!s.model_version.empty()) j.set("model_version", s.model_version);
+  if (!s.model_profiles.empty()) j.set("model_profiles", s.model_profiles);
   const Json options = generation_options_json(o);
   for (const auto& [name, value] : options.as_object()) j.set(name, value);
   j.set("streaming", s.streaming);

@@ -10,6 +10,7 @@
 #include <chainpp/config.hpp>
 #include <chainpp/http.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,8 @@ struct CommonSettings {
   TransportOptions transport;  ///< timeout, max_retries, TLS, proxy
   HttpHeaders default_headers;
   std::vector<std::pair<std::string, std::string>> default_query;
+  std::optional<ModelProfile> profile;  ///< of model_name[-model_version] (configured_model_profile)
+  std::string model_profiles;           ///< the `model_profiles` setting ("" for the bundled table)
 };
 
 /// The configuration keys CommonSettings reads.
@@ -47,6 +50,7 @@ public:
   explicit ChatCompletionsModel(CommonSettings settings)
       : ChatModel(configured_options(settings)), settings_(std::move(settings)) {}
   bool prefers_streaming() const override { return settings_.streaming; }
+  std::optional<ModelProfile> profile() const override { return settings_.profile; }
   Json invocation_params(const CallOptions& options) const override;
   const CommonSettings& settings() const { return settings_; }
 

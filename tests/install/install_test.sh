@@ -47,7 +47,7 @@ for f in include/chainpp/app.hpp include/chainpp/plugin.hpp lib/libchainpp_core.
          lib/libchainpp_tls.so \
          lib/chainpp/plugins/libchainpp_azure_openai.so lib/chainpp/plugins/libchainpp_fake.so \
          lib/chainpp/plugins/libchainpp_openai.so bin/chainpp bin/azure-openai-emulator \
-         share/chainpp/pricing.yaml share/chainpp/configs/fake.yaml share/chainpp/configs/azure.yaml \
+         share/chainpp/pricing.yaml share/chainpp/model_profiles.yaml share/chainpp/configs/fake.yaml share/chainpp/configs/azure.yaml \
          share/chainpp/configs/pricing.yaml lib/cmake/chainpp/chainppConfig.cmake \
          lib/cmake/chainpp/chainppConfigVersion.cmake lib/cmake/chainpp/chainpp_plugin.cmake \
          lib/pkgconfig/chainpp.pc; do
@@ -223,6 +223,20 @@ expect "host_app (azure_openai)" "J'adore la programmation.
 Total Cost (USD): \$0.000063" "$("$host_app" "$work/azure.yaml" "${inputs[@]}" 2>&1)"
 expect "host_app built with pkg-config (azure_openai)" "J'adore la programmation.
 Total Cost (USD): \$0.000063" "$("$work/host_app_pc" "$work/azure.yaml" translate "${inputs[@]}" 2>&1)"
+
+step "the installed share/chainpp/model_profiles.yaml refuses temperature on o3-mini"
+write_config "$work/o3.yaml" "  load: [azure_openai]" "  translator:
+    provider: azure_openai
+    azure_endpoint: http://127.0.0.1:$port
+    api_key: test-key
+    api_version: 2024-10-21
+    azure_deployment: my-o3
+    model: o3-mini
+    temperature: 0"
+o3_line=$(grep -n '^  - names: \[o3, o3-mini, o4-mini\]$' "$prefix/share/chainpp/model_profiles.yaml" | cut -d: -f1)
+expect "host_app (o3-mini with temperature)" \
+       "host_app: $work/o3.yaml:11:18: 'temperature' is not accepted by model 'o3-mini' (profile 'o3-mini' at $prefix/share/chainpp/model_profiles.yaml:$o3_line:5): remove it (the model uses its own sampling)" \
+       "$(env -u CHAINPP_DATA_DIR "$host_app" "$work/o3.yaml" "${inputs[@]}" 2>&1)"
 
 step "HTTPS from the installed tree (core loads lib/libchainpp_tls.so on the first https:// call)"
 start_emulator tls_emulator --tls-cert "$src/tests/data/tls/cert.pem" --tls-key "$src/tests/data/tls/key.pem"

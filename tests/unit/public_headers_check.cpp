@@ -13,6 +13,7 @@
 #include <chainpp/http.hpp>
 #include <chainpp/json.hpp>
 #include <chainpp/messages.hpp>
+#include <chainpp/model_profiles.hpp>
 #include <chainpp/output_parsers.hpp>
 #include <chainpp/prompts.hpp>
 #include <chainpp/provider.hpp>

@@ -8,6 +8,7 @@
 #include <chainpp/export.hpp>
 #include <chainpp/json.hpp>
 #include <chainpp/messages.hpp>
+#include <chainpp/model_profiles.hpp>
 #include <chainpp/rate_limiter.hpp>
 #include <chainpp/runnable.hpp>
 #include <chainpp/stream.hpp>
@@ -76,6 +77,9 @@ public:
   const CallOptions& bound_options() const { return bound_; }
   /// Whether invoke() should stream internally (the provider's `streaming: true`).
   virtual bool prefers_streaming() const { return false; }
+  /// What the model accepts, from the model profile table (model_profiles.hpp);
+  /// nullopt when the table has no entry for it (or the provider has none).
+  virtual std::optional<ModelProfile> profile() const { return std::nullopt; }
 
 protected:
   /// A model whose bound options start as `configured` (a provider's
