@@ -4,9 +4,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 #include <sstream>
 
 namespace chainpp {
@@ -35,7 +38,107 @@ double price_field(const std::string& path, const std::string& model, const YAML
   }
 }
 
+// Names longer than this are not rewritten (a server could report anything).
+constexpr std::size_t kMaxRewrittenName = 256;
+
+// The rules of list `key`, and where each one's `match` is written ("file:line:col: ").
+std::vector<NameRule> read_rules(const std::string& path, const YAML::Node& root, const char* key,
+                                 std::vector<std::string>& at) {
+  std::vector<NameRule> rules;
+  YAML::Node list = root[key];
+  if (!list) return rules;
+  if (!list.IsSequence())
+    throw ConfigError(where(path, list.Mark()) + "pricing: '" + key + "' must be a list of {match, replace} rules");
+  for (const auto& rule : list) {
+    if (!rule.IsMap() || !rule["match"] || !rule["replace"] || !rule["match"].IsScalar() ||
+        !rule["replace"].IsScalar())
+      throw ConfigError(where(path, rule.Mark()) + "pricing: each '" + key +
+                        "' rule must be a map with a 'match' and a 'replace' string");
+    for (const auto& field : rule) {
+      std::string k = field.first.as<std::string>();
+      if (k != "match" && k != "replace")
+        throw ConfigError(where(path, field.first.Mark()) + "pricing: unknown key '" + k + "' in a '" + key +
+                          "' rule (expected match, replace)");
+    }
+    rules.push_back(NameRule{rule["match"].as<std::string>(), rule["replace"].as<std::string>()});
+    at.push_back(where(path, rule["match"].Mark()));
+  }
+  return rules;
+}
+
 }  // namespace
+
+namespace detail {
+
+struct NameRules {
+  struct Rule {
+    std::regex match;
+    std::string replace;
+  };
+  bool lowercase = false;
+  std::vector<Rule> standardise;
+  std::vector<Rule> fallbacks;
+
+  // The rewrite of `name` by `rule`, or nullopt when it does not match all of `name`.
+  static std::optional<std::string> apply(const Rule& rule, const std::string& name) {
+    if (!std::regex_match(name, rule.match)) return std::nullopt;
+    return std::regex_replace(name, rule.match, rule.replace, std::regex_constants::format_first_only);
+  }
+};
+
+}  // namespace detail
+
+namespace {
+
+// The rules compiled; `at[i]` ("file:line:col: ", or none) locates rule i's error.
+std::vector<detail::NameRules::Rule> compile(const std::vector<NameRule>& rules, const char* key,
+                                             const std::vector<std::string>& at) {
+  std::vector<detail::NameRules::Rule> out;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    try {
+      out.push_back({std::regex(rules[i].match, std::regex::ECMAScript), rules[i].replace});
+    } catch (const std::regex_error& e) {
+      throw ConfigError((i < at.size() ? at[i] : std::string()) + "pricing: the '" + key + "' rule's match '" +
+                        rules[i].match + "' is not a valid regular expression: " + e.what());
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<const detail::NameRules> make_rules(bool lowercase, const std::vector<NameRule>& standardise,
+                                                    const std::vector<NameRule>& fallbacks,
+                                                    const std::vector<std::string>& standardise_at = {},
+                                                    const std::vector<std::string>& fallbacks_at = {}) {
+  auto rules = std::make_shared<detail::NameRules>();
+  rules->lowercase = lowercase;
+  rules->standardise = compile(standardise, "standardise", standardise_at);
+  rules->fallbacks = compile(fallbacks, "fallbacks", fallbacks_at);
+  return rules;
+}
+
+}  // namespace
+
+PricingTable::PricingTable() : rules_(std::make_shared<const detail::NameRules>()) {}
+
+void PricingTable::set_name_rules(bool lowercase, std::vector<NameRule> standardise, std::vector<NameRule> fallbacks) {
+  rules_ = make_rules(lowercase, standardise, fallbacks);
+}
+
+std::string PricingTable::priced_name(const std::string& model) const {
+  if (prices_.count(model)) return model;
+  if (model.size() > kMaxRewrittenName) return {};
+  std::string name = model;
+  if (rules_->lowercase)
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const auto& rule : rules_->standardise)
+    if (auto rewritten = detail::NameRules::apply(rule, name)) name = std::move(*rewritten);
+  if (prices_.count(name)) return name;
+  for (const auto& rule : rules_->fallbacks)
+    if (auto rewritten = detail::NameRules::apply(rule, name); rewritten && prices_.count(*rewritten))
+      return *rewritten;
+  return {};
+}
 
 PricingTable PricingTable::load(const std::string& path) {
   YAML::Node root;
@@ -46,6 +149,13 @@ PricingTable PricingTable::load(const std::string& path) {
   } catch (const YAML::Exception& e) {
     throw ConfigError(where(path, e.mark) + e.msg);
   }
+  if (root.IsMap())
+    for (const auto& field : root) {
+      std::string k = field.first.as<std::string>();
+      if (k != "models" && k != "lowercase" && k != "standardise" && k != "fallbacks")
+        throw ConfigError(where(path, field.first.Mark()) + "pricing: unknown key '" + k +
+                          "' (expected models, lowercase, standardise, fallbacks)");
+    }
   YAML::Node models = root["models"];
   if (!models || !models.IsMap())
     throw ConfigError(where(path, root.Mark()) + "pricing file needs a 'models' map of model name -> prices");
@@ -68,6 +178,18 @@ PricingTable PricingTable::load(const std::string& path) {
     if (entry["cached_input"]) price.cached_input_per_1k = price_field(path, model, entry, "cached_input", false, 0);
     table.set(model, price);
   }
+  bool lowercase = false;
+  if (YAML::Node v = root["lowercase"]) {
+    try {
+      lowercase = v.as<bool>();
+    } catch (const YAML::Exception&) {
+      throw ConfigError(where(path, v.Mark()) + "pricing: 'lowercase' must be true or false");
+    }
+  }
+  std::vector<std::string> standardise_at, fallbacks_at;
+  const std::vector<NameRule> standardise = read_rules(path, root, "standardise", standardise_at);
+  const std::vector<NameRule> fallbacks = read_rules(path, root, "fallbacks", fallbacks_at);
+  table.rules_ = make_rules(lowercase, standardise, fallbacks, standardise_at, fallbacks_at);
   return table;
 }
 
@@ -84,7 +206,7 @@ PricingTable PricingTable::load_default(const std::string& config_dir) {
 void PricingTable::set(const std::string& model, ModelPrice price) { prices_[model] = price; }
 
 std::optional<ModelPrice> PricingTable::find(const std::string& model) const {
-  auto it = prices_.find(model);
+  auto it = prices_.find(priced_name(model));
   if (it == prices_.end()) return std::nullopt;
   return it->second;
 }
