@@ -45,10 +45,13 @@ std::optional<std::string> fault_marker(const std::string& text) {
   return spec;
 }
 
-// The segments of a path after /openai/: {"batches", "<id>", "cancel"}.
+// Whether `path` is one of the v1 paths (/openai/v1/...), which take no api-version.
+bool is_v1(const std::string& path) { return path.rfind("/openai/v1/", 0) == 0; }
+
+// The segments of a path after /openai/ (or /openai/v1/): {"batches", "<id>", "cancel"}.
 std::vector<std::string> segments(const std::string& path) {
   std::vector<std::string> out;
-  std::stringstream in(path.substr(std::string("/openai/").size()));
+  std::stringstream in(path.substr(std::string(is_v1(path) ? "/openai/v1/" : "/openai/").size()));
   for (std::string s; std::getline(in, s, '/');)
     if (!s.empty()) out.push_back(s);
   return out;
@@ -69,7 +72,7 @@ void Batches::stop() {
 }
 
 bool Batches::handles(const std::string& path) {
-  for (const char* prefix : {"/openai/files", "/openai/batches"}) {
+  for (const char* prefix : {"/openai/files", "/openai/batches", "/openai/v1/files", "/openai/v1/batches"}) {
     const std::string p = prefix;
     if (path == p || path.rfind(p + "/", 0) == 0) return true;
   }
@@ -79,7 +82,7 @@ bool Batches::handles(const std::string& path) {
 BatchReply Batches::serve(const std::string& method, const std::string& path,
                           const Poco::Net::NameValueCollection& headers, const std::string& body,
                           const std::string& api_version) {
-  if (api_version.empty())
+  if (api_version.empty() && !is_v1(path))
     return error_reply(400, "BadRequest", "The api-version query parameter (?api-version=) is required for all requests.");
   const std::vector<std::string> seg = segments(path);
   const std::size_t n = seg.size();
@@ -98,7 +101,7 @@ BatchReply Batches::serve(const std::string& method, const std::string& path,
       return BatchReply{200, Json(), it->second.content};
     }
   } else {
-    if (n == 1 && method == "POST") return create(headers, body, api_version);
+    if (n == 1 && method == "POST") return create(headers, body, is_v1(path) ? std::string() : api_version);
     std::lock_guard lock(mutex_);
     if (n == 1 && method == "GET") {
       Json data = Json::array();
@@ -253,8 +256,10 @@ std::pair<Json, bool> Batches::run_line(const Batch& batch, const Json& line, lo
   const Json& body = line.at("body");
   chainpp::HttpRequest request;
   request.provider = "emulator";
-  request.url = self_url_ + "/openai/deployments/" + body.value("model", "") +
-                "/chat/completions?api-version=" + batch.api_version;
+  // A batch created on the v1 paths (no api-version) sends its lines to the v1 path.
+  request.url = batch.api_version.empty() ? self_url_ + "/openai/v1/chat/completions"
+                                          : self_url_ + "/openai/deployments/" + body.value("model", "") +
+                                                "/chat/completions?api-version=" + batch.api_version;
   request.headers.emplace_back("Content-Type", "application/json");
   request.headers.emplace_back("x-emulator-batch-line", "1");
   request.headers.emplace_back("x-emulator-request-id", request_id);

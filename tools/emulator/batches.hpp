@@ -2,6 +2,7 @@
 // The Azure OpenAI Files and Batch APIs of the emulator, kept in memory:
 //   POST /openai/files (multipart: purpose, file), GET /openai/files[/{id}[/content]]
 //   POST /openai/batches, GET /openai/batches[/{id}], POST /openai/batches/{id}/cancel
+// and the same under /openai/v1/ (without api-version; their lines go to /openai/v1/chat/completions).
 // A batch runs locally on its own thread: validating -> in_progress ->
 // finalizing -> completed (or failed when its input does not validate;
 // cancelling -> cancelled when cancelled). Each request line is sent, in
