@@ -2,6 +2,7 @@
 // chat.completion body it is written as (and the pieces of it a stream
 // shares), the common headers and the error bodies of both dialects.
 #include "handler.hpp"
+#include "schema_values.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -42,32 +43,15 @@ std::string text_of(const Json& content) {
   return out;
 }
 
-// A minimal instance of a JSON schema: used for json_schema answers that are not scripted.
-Json example_for(const Json& schema) {
-  if (!schema.is_object()) return Json();
-  if (const Json* e = schema.find("enum"); e && e->is_array() && !e->empty()) return e->at(std::size_t{0});
-  if (const Json* c = schema.find("const")) return *c;
-  std::string type;
-  if (const Json* t = schema.find("type")) {
-    if (t->is_string()) type = t->as_string();
-    else if (t->is_array() && !t->empty() && t->at(std::size_t{0}).is_string()) type = t->at(std::size_t{0}).as_string();
-  }
-  if (type.empty() && schema.contains("properties")) type = "object";
-  if (type == "object") {
-    Json out = Json::object();
-    if (const Json* props = schema.find("properties"); props && props->is_object())
-      for (const auto& [name, sub] : props->as_object()) out.set(name, example_for(sub));
-    return out;
-  }
-  if (type == "array") return Json::array();
-  if (type == "string") return Json("example");
-  if (type == "integer") return Json(0);
-  if (type == "number") return Json(0.0);
-  if (type == "boolean") return Json(false);
-  return Json();
-}
-
 }  // namespace
+
+Json checked_instance(const Json& schema, const std::string& what) {
+  Json value = schema_instance(schema);
+  const std::string violation = schema_violation(schema, value);
+  if (!violation.empty())
+    throw std::runtime_error("the value generated for the " + what + " schema does not validate: " + violation);
+  return value;
+}
 
 std::vector<std::string> split_pieces(const std::string& text) {
   std::vector<std::string> pieces;
@@ -156,7 +140,7 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
     out.finish_reason = "tool_calls";
   } else if (format_type == "json_object" || format_type == "json_schema") {
     if (chosen && chosen->json) out.content = expand(*chosen->json);
-    else if (schema) out.content = example_for(*schema).dump();
+    else if (schema) out.content = checked_instance(*schema, "response_format").dump();
     else out.content = Json{{"answer", chosen && chosen->content ? expand(*chosen->content) : last_user}}.dump();
   } else if (chosen && chosen->content) {
     out.content = expand(*chosen->content);

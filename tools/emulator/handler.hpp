@@ -8,6 +8,7 @@
 //   stream_writer.cpp  the SSE stream of a streamed answer
 //   responses.cpp      the Responses API: its request checks, answer and body
 //   responses_stream.cpp  the typed SSE events of a streamed Responses answer
+//   schema_values.cpp  values generated from a JSON schema, and their check
 #include "batches.hpp"
 #include "emulator_config.hpp"
 
@@ -82,6 +83,9 @@ struct Completion {
   std::optional<long> reasoning_tokens;
 };
 
+// A value generated for `schema` (the schema of `what`), checked against it
+// with the validator; throws std::runtime_error (a 500) when it does not validate.
+chainpp::Json checked_instance(const chainpp::Json& schema, const std::string& what);
 // The pieces (one token each) a text is answered and streamed in: words with their leading spaces.
 std::vector<std::string> split_pieces(const std::string& text);
 // Azure's content_filter_results, every category safe but `filtered_category`.
