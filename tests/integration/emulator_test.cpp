@@ -159,7 +159,9 @@ TEST_CASE("default responses validate against the official response schema") {
 TEST_CASE("tool calls, logprobs, usage details and n validate against the schema") {
   Fixture f;
   const Schema response("chat-completions-response.schema.json");
-  const Json tools = Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}});
+  // Both tools of the scripted answer are declared: the service never calls one the request does not declare.
+  const Json tools = Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}},
+                                  Json{{"type", "function"}, {"function", Json{{"name", "get_time"}}}}});
 
   const Json calls = f.call("chat", user("weather", Json{{"tools", tools}}));
   CHECK(response.invalid_pointer(calls.dump()) == "");
@@ -204,7 +206,9 @@ TEST_CASE("stream chunks validate against the stream schema, except Azure's firs
 
 TEST_CASE("tool-call deltas arrive by index and merge into the arguments") {
   Fixture f;
-  const Json tools = Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}});
+  // Both tools of the scripted answer are declared: the service never calls one the request does not declare.
+  const Json tools = Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}},
+                                  Json{{"type", "function"}, {"function", Json{{"name", "get_time"}}}}});
   const auto events = f.stream("chat", user("weather", Json{{"tools", tools}}));
   std::map<std::int64_t, std::string> args;
   std::map<std::int64_t, std::string> names;
@@ -374,6 +378,69 @@ TEST_CASE("the asynchronous filter sends annotation chunks, the last after the f
   CHECK(annotations[3].at("content_filter_offsets") ==
         Json{{"check_offset", 25}, {"start_offset", 25}, {"end_offset", 35}});
   CHECK(annotations[0].at("content_filter_results").at("hate").at("severity").as_string() == "safe");
+}
+
+TEST_CASE("tool_choice: none, required and a named function; undeclared tools are not called") {
+  Fixture f;
+  const Json weather{{"type", "function"},
+                     {"function", Json{{"name", "get_weather"},
+                                       {"parameters", Json{{"type", "object"},
+                                                           {"properties", Json{{"location", Json{{"type", "string"}}},
+                                                                               {"unit", Json{{"enum", Json::array({"celsius", "fahrenheit"})}}}}},
+                                                           {"required", Json::array({"location", "unit"})}}}}}};
+  const Json time{{"type", "function"}, {"function", Json{{"name", "get_time"}}}};
+  const Json lookup{{"type", "function"},
+                    {"function", Json{{"name", "lookup"},
+                                      {"parameters", Json{{"type", "object"},
+                                                          {"properties", Json{{"ids", Json{{"type", "array"}, {"items", Json{{"type", "integer"}, {"minimum", 7}}}}}}},
+                                                          {"required", Json::array({"ids"})},
+                                                          {"additionalProperties", false}}}}}};
+  // "none": the text answer scripted after the calls.
+  const Json none = f.call("chat", user("weather", Json{{"tools", Json::array({weather, time})}, {"tool_choice", "none"}}));
+  CHECK(none.at("choices")[0].at("message") ==
+        Json{{"content", "Sunny."}, {"refusal", nullptr}, {"role", "assistant"}});
+  // Only get_weather declared: get_time is not called.
+  const Json one = f.call("chat", user("weather", Json{{"tools", Json::array({weather})}}));
+  CHECK(one.at("choices")[0].at("message").at("tool_calls") ==
+        Json::array({Json{{"function", Json{{"arguments", R"({"location":"Paris","unit":"celsius"})"}, {"name", "get_weather"}}},
+                          {"id", "call_1"},
+                          {"type", "function"}}}));
+  // A named function nobody scripted: called with arguments generated from its parameters.
+  const Json named = f.call("chat", user("weather", Json{{"tools", Json::array({weather, lookup})},
+                                                         {"tool_choice", Json{{"type", "function"}, {"function", Json{{"name", "lookup"}}}}}}));
+  const auto& named_choice = named.at("choices")[0];
+  CHECK(named_choice.at("finish_reason").as_string() == "tool_calls");
+  CHECK(named_choice.at("message").at("tool_calls") ==
+        Json::array({Json{{"function", Json{{"arguments", R"({"ids":[7]})"}, {"name", "lookup"}}},
+                          {"id", "call_EMU00000000000000000003"},
+                          {"type", "function"}}}));
+  // "required" with no scripted call: the first declared tool.
+  const Json required = f.call("chat", user("hello", Json{{"tools", Json::array({weather})}, {"tool_choice", "required"}}));
+  CHECK(required.at("choices")[0].at("message").at("tool_calls")[0].at("function") ==
+        Json{{"arguments", R"({"location":"example","unit":"celsius"})"}, {"name", "get_weather"}});
+  // "auto" and nothing scripted for the prompt: text.
+  const Json text = f.call("chat", user("hello", Json{{"tools", Json::array({weather})}}));
+  CHECK(text.at("choices")[0].at("finish_reason").as_string() == "stop");
+  CHECK_FALSE(text.at("choices")[0].at("message").contains("tool_calls"));
+}
+
+TEST_CASE("tool_choice: scripted arguments that do not validate against the parameters are a 500") {
+  Fixture f;
+  const Json strict{{"type", "function"},
+                    {"function", Json{{"name", "get_weather"},
+                                      {"parameters", Json{{"type", "object"},
+                                                          {"properties", Json{{"location", Json{{"type", "integer"}}}}},
+                                                          {"required", Json::array({"location"})}}}}}};
+  try {
+    f.client.send(f.request("chat", user("weather", Json{{"tools", Json::array({strict})}})), Fixture::options());
+    FAIL("no error");
+  } catch (const ProviderError& e) {
+    CHECK(e.status() == 500);
+    CHECK(e.info().body == Json{{"error", Json{{"code", "InternalServerError"},
+                                               {"message", "emulator: the scripted arguments of get_weather do not "
+                                                           "validate against its parameters: #/location: type at "
+                                                           "#/properties/location"}}}});
+  }
 }
 
 TEST_CASE("json_schema answers validate: anyOf, $ref into $defs, enum, arrays of objects, nested required") {

@@ -3,6 +3,7 @@
 // shares), the common headers and the error bodies of both dialects.
 #include "handler.hpp"
 #include "schema_values.hpp"
+#include "tool_calls.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -103,6 +104,8 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
   std::smatch groups;
   for (const auto& a : state_.config.answers) {
     if (after_tool && !a.tool_calls.empty()) continue;
+    // An answer made only of calls the request does not let be made is passed over.
+    if (!a.tool_calls.empty() && !a.content && !a.json && !may_call(req, a.tool_calls)) continue;
     if (a.deployment && *a.deployment != deployment_->name) continue;
     if (a.system_contains && system.find(*a.system_contains) == std::string::npos) continue;
     if (a.match && *a.match != last_user) continue;
@@ -130,13 +133,17 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
     format_type = rf->value("type", "");
     if (const Json* js = rf->find("json_schema"); js && js->is_object()) schema = js->find("schema");
   }
-  const bool wants_tools = req.contains("tools") && req.value("tool_choice", "auto") != "none";
-
-  if (chosen && !chosen->tool_calls.empty() && wants_tools) {
+  std::vector<ScriptedToolCall> scripted_calls;
+  if (chosen)
     for (auto call : chosen->tool_calls) {
       call.arguments = expand(call.arguments);
-      out.tool_calls.push_back(std::move(call));
+      scripted_calls.push_back(std::move(call));
     }
+  char call_suffix[32];
+  std::snprintf(call_suffix, sizeof call_suffix, "EMU%020ld", id_);
+  out.tool_calls = choose_tool_calls(req, scripted_calls, call_suffix);
+
+  if (!out.tool_calls.empty()) {
     out.finish_reason = "tool_calls";
   } else if (format_type == "json_object" || format_type == "json_schema") {
     if (chosen && chosen->json) out.content = expand(*chosen->json);

@@ -9,6 +9,7 @@
 //   responses.cpp      the Responses API: its request checks, answer and body
 //   responses_stream.cpp  the typed SSE events of a streamed Responses answer
 //   schema_values.cpp  values generated from a JSON schema, and their check
+//   tool_calls.cpp     the tool calls of an answer: tool_choice, declared tools, valid arguments
 #include "batches.hpp"
 #include "emulator_config.hpp"
 
