@@ -282,6 +282,38 @@ TEST_CASE("max_tokens cuts the answer with finish_reason length") {
   const Json j = f.call("chat", user("capital of Peru", Json{{"max_tokens", 3}}));
   CHECK(j.at("choices")[0].at("message").at("content").as_string() == "I do not");
   CHECK(j.at("choices")[0].at("finish_reason").as_string() == "length");
+  // The usage counts the 3 tokens sent, not the scripted 7 of the whole answer.
+  CHECK(j.at("usage").at("completion_tokens").as_int() == 3);
+  CHECK(j.at("usage").at("prompt_tokens").as_int() == 12);
+  CHECK(j.at("usage").at("total_tokens").as_int() == 15);
+}
+
+TEST_CASE("stop ends the answer before the first stop sequence, finish_reason stop") {
+  Fixture f;
+  const Json one = f.call("chat", user("capital of Peru", Json{{"stop", "capital"}}));
+  CHECK(one.at("choices")[0].at("message").at("content").as_string() == "I do not know the ");
+  CHECK(one.at("choices")[0].at("finish_reason").as_string() == "stop");
+  // One token per piece sent: "I", " do", " not", " know", " the", " ".
+  CHECK(one.at("usage").at("completion_tokens").as_int() == 6);
+  const Json earliest = f.call("chat", user("capital of Peru", Json{{"stop", Json::array({"of", "not"})}}));
+  CHECK(earliest.at("choices")[0].at("message").at("content").as_string() == "I do ");
+  CHECK(earliest.at("usage").at("completion_tokens").as_int() == 3);
+  // Streamed: the same text, and the usage chunk counts what was streamed.
+  std::string text;
+  Json usage;
+  for (const auto& e : f.stream("chat", user("capital of Peru", Json{{"stop", Json::array({"Peru"})}}))) {
+    if (e == "[DONE]") continue;
+    const Json j = Json::parse(e);
+    if (const Json* u = j.find("usage"); u && !u->is_null()) usage = *u;
+    if (j.at("choices").empty()) continue;
+    if (const Json* c = j.at("choices")[0].at("delta").find("content"); c && c->is_string()) text += c->as_string();
+  }
+  CHECK(text == "I do not know the capital of ");
+  CHECK(usage.at("completion_tokens").as_int() == 8);
+  // A stop sequence that does not occur leaves the scripted answer and usage alone.
+  const Json whole = f.call("chat", user("capital of Peru", Json{{"stop", "zebra"}}));
+  CHECK(whole.at("choices")[0].at("message").at("content").as_string() == "I do not know the capital of Peru.");
+  CHECK(whole.at("usage").at("completion_tokens").as_int() == 7);
 }
 
 TEST_CASE("a deployment's configured fault applies to every request on it") {

@@ -162,6 +162,23 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
     out.filtered_category = *chosen->filter_completion;
   }
 
+  // A stop sequence ends the content before its first occurrence (finish_reason stop).
+  bool cut = false;
+  if (out.content && out.tool_calls.empty()) {
+    std::vector<std::string> stops;
+    if (const Json* stop = req.find("stop"); stop && stop->is_string()) stops.push_back(stop->as_string());
+    else if (stop && stop->is_array())
+      for (const auto& s : stop->as_array())
+        if (s.is_string()) stops.push_back(s.as_string());
+    std::size_t at = std::string::npos;
+    for (const auto& s : stops)
+      if (!s.empty()) at = std::min(at, out.content->find(s));
+    if (at != std::string::npos) {
+      out.content = out.content->substr(0, at);
+      out.finish_reason = "stop";
+      cut = true;
+    }
+  }
   // max_tokens / max_completion_tokens cut the content (one token per piece).
   long limit = -1;
   if (const Json* mt = req.find("max_tokens"); mt && mt->is_integer()) limit = mt->as_int();
@@ -169,10 +186,11 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
   if (out.content && limit >= 0) {
     auto pieces = split_pieces(*out.content);
     if (static_cast<long>(pieces.size()) > limit) {
-      std::string cut;
-      for (long i = 0; i < limit; ++i) cut += pieces[static_cast<std::size_t>(i)];
-      out.content = cut;
+      std::string kept;
+      for (long i = 0; i < limit; ++i) kept += pieces[static_cast<std::size_t>(i)];
+      out.content = kept;
       out.finish_reason = "length";
+      cut = true;
     }
   }
 
@@ -180,8 +198,10 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
   if (out.content) completion_words = count_words(*out.content);
   for (const auto& c : out.tool_calls) completion_words += static_cast<long>(c.arguments.size() / 4) + 5;
   out.prompt_tokens = chosen && chosen->usage.prompt_tokens ? *chosen->usage.prompt_tokens : prompt_words + 3;
-  out.completion_tokens =
-      chosen && chosen->usage.completion_tokens ? *chosen->usage.completion_tokens : completion_words;
+  // A cut answer counts the tokens sent (one per piece), not the scripted full completion's.
+  out.completion_tokens = chosen && chosen->usage.completion_tokens && !cut
+                              ? *chosen->usage.completion_tokens
+                              : (cut ? static_cast<long>(split_pieces(*out.content).size()) : completion_words);
   if (chosen) {
     out.cached_tokens = chosen->usage.cached_tokens;
     out.reasoning_tokens = chosen->usage.reasoning_tokens;
