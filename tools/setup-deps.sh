@@ -17,6 +17,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm run the conformance suite (tests/conformance). Checked as
+# commands: a node from another source (e.g. NodeSource, whose nodejs carries
+# npm) does as well as Debian's nodejs and npm packages.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-deps: all build dependencies are installed"
