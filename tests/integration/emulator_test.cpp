@@ -237,7 +237,10 @@ TEST_CASE("after a tool result the non-tool answer is chosen") {
   Fixture f;
   Json body = Json::object();
   body.set("messages", Json::array({Json{{"role", "user"}, {"content", "weather"}},
-                                    Json{{"role", "assistant"}, {"content", nullptr}},
+                                    // The tool message answers the assistant's call, as the service requires.
+                                    Json{{"role", "assistant"}, {"content", nullptr},
+                                         {"tool_calls", Json::array({Json{{"id", "call_1"}, {"type", "function"},
+                                                                          {"function", Json{{"name", "get_weather"}, {"arguments", "{}"}}}}})}},
                                     Json{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "22C"}}}));
   body.set("tools", Json::array({Json{{"type", "function"}, {"function", Json{{"name", "get_weather"}}}}}));
   CHECK(f.call("chat", body).at("choices")[0].at("message").at("content").as_string() == "Sunny.");
@@ -520,4 +523,88 @@ TEST_CASE("json_schema answers validate: anyOf, $ref into $defs, enum, arrays of
   rapidjson::Document vd;
   vd.Parse(content.c_str());
   CHECK(vd.Accept(validator));
+}
+
+namespace {
+
+// The status and body of a request the emulator refuses.
+std::pair<int, Json> refused(Fixture& f, const HttpRequest& r) {
+  TransportOptions o = Fixture::options();
+  o.max_retries = 0;
+  try {
+    f.client.send(r, o);
+  } catch (const ProviderError& e) {
+    return {e.status(), e.info().body};
+  }
+  FAIL("no error");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("request validation: the schema's bounds and types, unknown parameters, Azure's error body") {
+  Fixture f;
+  CHECK(refused(f, f.request("chat", user("hi", Json{{"temperature", 5}}))) ==
+        std::pair<int, Json>{400, Json{{"error", Json{{"code", "decimal_above_max_value"},
+                                                      {"message", "Invalid 'temperature': decimal above maximum value. "
+                                                                  "Expected a value <= 2, but got 5 instead."},
+                                                      {"param", "temperature"},
+                                                      {"type", "invalid_request_error"}}}}});
+  CHECK(refused(f, f.request("chat", user("hi", Json{{"presence_penalty", -2.5}}))).second.at("error").at("message") ==
+        Json("Invalid 'presence_penalty': decimal below minimum value. Expected a value >= -2, but got -2.5 instead."));
+  CHECK(refused(f, f.request("chat", user("hi", Json{{"logprobs", "yes"}}))).second ==
+        Json{{"error", Json{{"code", "invalid_type"},
+                            {"message", "Invalid type for 'logprobs': expected a boolean, but got a string instead."},
+                            {"param", "logprobs"},
+                            {"type", "invalid_request_error"}}}});
+  CHECK(refused(f, f.request("chat", user("hi", Json{{"foo", 1}}))).second ==
+        Json{{"error", Json{{"code", nullptr},
+                            {"message", "Unrecognized request argument supplied: foo"},
+                            {"param", nullptr},
+                            {"type", "invalid_request_error"}}}});
+  CHECK(refused(f, f.request("chat", user("hi", Json{{"stop", Json::array({"a", "b", "c", "d", "e"})}}))).second ==
+        Json{{"error", Json{{"code", "invalid_value"},
+                            {"message", "Invalid value for 'stop': it does not match the request schema (oneOf at "
+                                        "#/definitions/createChatCompletionRequest/allOf/1/properties/stop)."},
+                            {"param", "stop"},
+                            {"type", "invalid_request_error"}}}});
+  // Nothing was answered: the checks come before the answer, after the faults.
+  HttpRequest limited = f.request("chat", user("hi", Json{{"temperature", 5}}));
+  limited.headers.emplace_back("x-emulator-fault", "429");
+  CHECK(refused(f, limited).first == 429);
+}
+
+TEST_CASE("request validation: tool messages answer a preceding assistant's tool_calls") {
+  Fixture f;
+  const Json call{{"id", "call_1"}, {"type", "function"}, {"function", Json{{"name", "get_weather"}, {"arguments", "{}"}}}};
+  Json orphan = user("weather");
+  orphan["messages"].push_back(Json{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "22C"}});
+  CHECK(refused(f, f.request("chat", orphan)).second ==
+        Json{{"error", Json{{"code", nullptr},
+                            {"message", "Invalid parameter: messages with role 'tool' must be a response to a "
+                                        "preceeding message with 'tool_calls'."},
+                            {"param", "messages.[1].role"},
+                            {"type", "invalid_request_error"}}}});
+  Json unanswered = user("weather");
+  unanswered["messages"].push_back(Json{{"role", "assistant"}, {"content", nullptr}, {"tool_calls", Json::array({call})}});
+  unanswered["messages"].push_back(Json{{"role", "user"}, {"content", "and?"}});
+  CHECK(refused(f, f.request("chat", unanswered)).second.at("error").at("message") ==
+        Json("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+             "'tool_call_id'. The following tool_call_ids did not have response messages: call_1"));
+  Json answered = user("weather");
+  answered["messages"].push_back(Json{{"role", "assistant"}, {"content", nullptr}, {"tool_calls", Json::array({call})}});
+  answered["messages"].push_back(Json{{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "22C"}});
+  CHECK(f.call("chat", answered).at("choices")[0].at("message").at("content") == Json("Sunny."));
+  // A second tool message for the same call answers nothing.
+  answered["messages"].push_back(Json{{"role", "tool"}, {"tool_call_id", "call_2"}, {"content", "?"}});
+  CHECK(refused(f, f.request("chat", answered)).second.at("error").at("param") == Json("messages.[3].role"));
+}
+
+TEST_CASE("an unknown api-version is 404 Resource not found, as the service answers") {
+  Fixture f;
+  HttpRequest r = f.request("chat", user("hi"));
+  r.url = f.emu.base_url() + "/openai/deployments/chat/chat/completions?api-version=2024-10-12";
+  CHECK(refused(f, r) == std::pair<int, Json>{404, Json{{"error", Json{{"code", "404"}, {"message", "Resource not found"}}}}});
+  r.url = f.emu.base_url() + "/openai/deployments/chat/chat/completions?api-version=2025-01-01-preview";
+  CHECK(f.client.send(r, Fixture::options()).status == 200);
 }

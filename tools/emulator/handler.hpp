@@ -10,6 +10,7 @@
 //   responses_stream.cpp  the typed SSE events of a streamed Responses answer
 //   schema_values.cpp  values generated from a JSON schema, and their check
 //   tool_calls.cpp     the tool calls of an answer: tool_choice, declared tools, valid arguments
+//   validation.cpp     the checks of a request: api-version, the request schema, semantic rules
 #include "batches.hpp"
 #include "emulator_config.hpp"
 

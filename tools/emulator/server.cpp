@@ -4,6 +4,7 @@
 #include "server.hpp"
 
 #include "handler.hpp"
+#include "validation.hpp"
 
 #include <chainpp/json.hpp>
 
@@ -103,6 +104,10 @@ void Handler::serve(const Poco::URI& uri, const std::string& path, const std::st
                "The api-version query parameter (?api-version=) is required for all requests.");
     return;
   }
+  if (need_api_version && !known_api_version(api_version)) {
+    send_error(response, 404, "404", "Resource not found");
+    return;
+  }
 
   Json req;
   try {
@@ -171,6 +176,11 @@ void Handler::serve(const Poco::URI& uri, const std::string& path, const std::st
 
   std::vector<Fault> active;
   if (!inject_faults(request, response, api_version, active)) return;
+  // After the faults: the gateway's answers (429, 5xx) come before the model's checks.
+  if (const auto error = check_request(req)) {
+    send_json(response, 400, error->body());
+    return;
+  }
 
   const bool stream = req.value("stream", false);
   Completion completion;
