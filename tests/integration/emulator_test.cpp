@@ -60,6 +60,7 @@ api_keys: [k1, token-1]
 deployments:
   chat: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test}
   legacy: {model: gpt-35-turbo, version: "0613"}
+  named: {model: gpt-4o, version: "2024-11-20", model_name: my-gpt-4o}
   async: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test, async_filter: true}
   flaky: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test, fault: "429-then-ok:1", retry_after_ms: "5"}
 answers:
@@ -607,4 +608,20 @@ TEST_CASE("an unknown api-version is 404 Resource not found, as the service answ
   CHECK(refused(f, r) == std::pair<int, Json>{404, Json{{"error", Json{{"code", "404"}, {"message", "Resource not found"}}}}});
   r.url = f.emu.base_url() + "/openai/deployments/chat/chat/completions?api-version=2025-01-01-preview";
   CHECK(f.client.send(r, Fixture::options()).status == 200);
+}
+
+TEST_CASE("the model of an answer: model-version for dated versions, the base name otherwise, or model_name") {
+  Fixture f;
+  CHECK(f.call("chat", user("hi")).at("model") == Json("gpt-4o-2024-08-06"));
+  CHECK(f.call("legacy", user("hi")).at("model") == Json("gpt-35-turbo"));
+  CHECK(f.call("named", user("hi")).at("model") == Json("my-gpt-4o"));
+  bool checked = false;
+  for (const auto& e : f.stream("chat", user("hi"))) {
+    if (e == "[DONE]") continue;
+    const Json j = Json::parse(e);
+    if (j.at("choices").empty() && j.contains("prompt_filter_results")) continue;  // Azure's first chunk: model ""
+    CHECK(j.at("model") == Json("gpt-4o-2024-08-06"));
+    checked = true;
+  }
+  CHECK(checked);
 }

@@ -254,9 +254,8 @@ Json Handler::logprobs_json(const Json& req, const std::vector<std::string>& pie
 }
 
 std::string Handler::model_name() const {
-  if (dialect_ == Dialect::openai && !deployment_->version.empty() &&
-      deployment_->version.find('-') != std::string::npos)
-    return deployment_->model + "-" + deployment_->version;
+  if (deployment_->model_name) return *deployment_->model_name;
+  if (deployment_->version.find('-') != std::string::npos) return deployment_->model + "-" + deployment_->version;
   return deployment_->model;
 }
 

@@ -129,6 +129,7 @@ Config parse_config(const std::string& yaml, const std::string& source) {
         d.model = v["model"].as<std::string>();
         d.version = opt_string(v, "version").value_or("");
         d.system_fingerprint = opt_string(v, "system_fingerprint");
+        d.model_name = opt_string(v, "model_name");
         d.fault = opt_string(v, "fault").value_or("");
         d.retry_after = opt_string(v, "retry_after");
         d.retry_after_ms = opt_string(v, "retry_after_ms");

@@ -42,6 +42,9 @@ struct Deployment {
   std::string model;
   std::string version;
   std::optional<std::string> system_fingerprint;
+  // The "model" of its answers; default as Azure names them: model-version for
+  // dated versions ("gpt-4o-2024-08-06"), the base name otherwise ("gpt-35-turbo" of "0125").
+  std::optional<std::string> model_name;
   std::string fault;
   std::optional<std::string> retry_after;     // header value; default "1"
   std::optional<std::string> retry_after_ms;  // header value; default "10"
