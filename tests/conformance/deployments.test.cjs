@@ -28,3 +28,27 @@ test('model names: stream chunks carry the same name', async () => {
   for await (const chunk of stream) if (chunk.choices.length) models.add(chunk.model);
   assert.deepEqual([...models], ['gpt-4o-mini-2024-07-18']);
 });
+
+test('reasoning deployments: max_tokens is a BadRequestError with param max_tokens', async () => {
+  await assert.rejects(azure().chat.completions.create({ model: 'o3-mini', messages: HI, max_tokens: 50 }), (e) => {
+    assert.ok(e instanceof OpenAI.BadRequestError);
+    assert.equal(e.status, 400);
+    assert.equal(e.code, 'unsupported_parameter');
+    assert.equal(e.param, 'max_tokens');
+    assert.equal(e.type, 'invalid_request_error');
+    assert.equal(e.message, "400 Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.");
+    return true;
+  });
+});
+
+test('reasoning deployments: a temperature other than 1 names its param', async () => {
+  await assert.rejects(azure().chat.completions.create({ model: 'o3-mini', messages: HI, temperature: 0 }), (e) =>
+    e instanceof OpenAI.BadRequestError && e.code === 'unsupported_value' && e.param === 'temperature');
+});
+
+test('reasoning deployments: usage carries the reasoning tokens, inside completion_tokens', async () => {
+  const c = await azure().chat.completions.create({ model: 'o3-mini', messages: HI, max_completion_tokens: 500 });
+  assert.equal(c.usage.completion_tokens_details.reasoning_tokens, 64);
+  assert.equal(c.usage.completion_tokens, 64 + 8);  // 8 words of text
+  assert.equal(c.usage.total_tokens, c.usage.prompt_tokens + c.usage.completion_tokens);
+});

@@ -61,6 +61,7 @@ deployments:
   chat: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test}
   legacy: {model: gpt-35-turbo, version: "0613"}
   named: {model: gpt-4o, version: "2024-11-20", model_name: my-gpt-4o}
+  reasoner: {model: o3-mini, version: "2025-01-31"}
   async: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test, async_filter: true}
   flaky: {model: gpt-4o, version: "2024-08-06", system_fingerprint: fp_test, fault: "429-then-ok:1", retry_after_ms: "5"}
 answers:
@@ -624,4 +625,27 @@ TEST_CASE("the model of an answer: model-version for dated versions, the base na
     checked = true;
   }
   CHECK(checked);
+}
+
+TEST_CASE("reasoning deployments: max_tokens and sampling parameters refused with their param; reasoning usage") {
+  Fixture f;
+  CHECK(refused(f, f.request("reasoner", user("hi", Json{{"max_tokens", 10}}))) ==
+        std::pair<int, Json>{400, Json{{"error", Json{{"code", "unsupported_parameter"},
+                                                      {"message", "Unsupported parameter: 'max_tokens' is not supported "
+                                                                  "with this model. Use 'max_completion_tokens' instead."},
+                                                      {"param", "max_tokens"},
+                                                      {"type", "invalid_request_error"}}}}});
+  CHECK(refused(f, f.request("reasoner", user("hi", Json{{"temperature", 0.2}}))).second ==
+        Json{{"error", Json{{"code", "unsupported_value"},
+                            {"message", "Unsupported value: 'temperature' does not support 0.2 with this model. Only "
+                                        "the default value is supported."},
+                            {"param", "temperature"},
+                            {"type", "invalid_request_error"}}}});
+  // Unscripted: 64 reasoning tokens, counted in the completion tokens (6 words of text + 64).
+  const Json j = f.call("reasoner", user("hi", Json{{"max_completion_tokens", 100}}));
+  CHECK(j.at("choices")[0].at("message").at("content") == Json("This is the emulator's answer to: hi"));
+  CHECK(j.at("usage") == Json{{"completion_tokens", 70},
+                              {"prompt_tokens", 8},
+                              {"total_tokens", 78},
+                              {"completion_tokens_details", Json{{"reasoning_tokens", 64}}}});
 }

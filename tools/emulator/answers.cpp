@@ -17,6 +17,9 @@ using chainpp::JsonArray;
 
 namespace {
 
+// The reasoning tokens of a reasoning deployment's answer when none are scripted.
+constexpr long kDefaultReasoningTokens = 64;
+
 // The words of a text: what the token counts are made of.
 long count_words(const std::string& text) {
   long n = 0;
@@ -205,6 +208,11 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
   if (chosen) {
     out.cached_tokens = chosen->usage.cached_tokens;
     out.reasoning_tokens = chosen->usage.reasoning_tokens;
+  }
+  // A reasoning model thinks before it answers: its completion tokens include the reasoning ones.
+  if (deployment_->reasoning() && !out.reasoning_tokens) {
+    out.reasoning_tokens = kDefaultReasoningTokens;
+    if (!(chosen && chosen->usage.completion_tokens)) out.completion_tokens += kDefaultReasoningTokens;
   }
   return true;
 }

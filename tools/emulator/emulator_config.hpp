@@ -48,7 +48,9 @@ struct Deployment {
   std::string fault;
   std::optional<std::string> retry_after;     // header value; default "1"
   std::optional<std::string> retry_after_ms;  // header value; default "10"
-  bool async_filter = false;  // stream filter results in separate annotation chunks, as Azure's asynchronous filter does
+  bool async_filter = false;
+  // Whether it is a reasoning (o-series) model: "o" and a digit ("o1", "o3-mini").
+  bool reasoning() const { return model.size() > 1 && model[0] == 'o' && model[1] >= '0' && model[1] <= '9'; }  // stream filter results in separate annotation chunks, as Azure's asynchronous filter does
 };
 
 struct Config {

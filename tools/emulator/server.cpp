@@ -156,19 +156,25 @@ void Handler::serve(const Poco::URI& uri, const std::string& path, const std::st
 
   // Reasoning (o-series) deployments reject the sampling and length
   // parameters of older models, as the service does.
-  if (deployment->model.size() > 1 && deployment->model[0] == 'o' && std::isdigit(static_cast<unsigned char>(deployment->model[1]))) {
+  if (deployment->reasoning()) {
     if (req.contains("max_tokens")) {
-      send_openai_error(response, 400, "unsupported_parameter", "invalid_request_error",
-                        "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
-                        "'max_completion_tokens' instead.");
+      send_json(response, 400,
+                RequestError{"unsupported_parameter",
+                             "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                             "'max_completion_tokens' instead.",
+                             "max_tokens"}
+                    .body());
       return;
     }
     for (const char* p : {"temperature", "top_p", "presence_penalty", "frequency_penalty"}) {
       const Json* v = req.find(p);
       if (v && !(v->is_number() && v->as_double() == (std::string(p) == "temperature" || std::string(p) == "top_p" ? 1.0 : 0.0))) {
-        send_openai_error(response, 400, "unsupported_value", "invalid_request_error",
-                          std::string("Unsupported value: '") + p + "' does not support " + v->dump() +
-                              " with this model. Only the default value is supported.");
+        send_json(response, 400,
+                  RequestError{"unsupported_value",
+                               std::string("Unsupported value: '") + p + "' does not support " + v->dump() +
+                                   " with this model. Only the default value is supported.",
+                               p}
+                      .body());
         return;
       }
     }
