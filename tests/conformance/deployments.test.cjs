@@ -52,3 +52,23 @@ test('reasoning deployments: usage carries the reasoning tokens, inside completi
   assert.equal(c.usage.completion_tokens, 64 + 8);  // 8 words of text
   assert.equal(c.usage.total_tokens, c.usage.prompt_tokens + c.usage.completion_tokens);
 });
+
+test('annotations: jailbreak in prompt_filter_results, protected material in the choice (gpt-4o)', async () => {
+  const { data: c, response } = await azure().chat.completions.create({ model: 'gpt-4o', messages: HI }).withResponse();
+  const none = { filtered: false, detected: false };
+  assert.deepEqual(c.prompt_filter_results[0].content_filter_results.jailbreak, none);
+  assert.deepEqual(c.choices[0].content_filter_results.protected_material_code, none);
+  assert.deepEqual(c.choices[0].content_filter_results.protected_material_text, none);
+  assert.deepEqual(c.usage.prompt_tokens_details, { cached_tokens: 0 });
+  assert.deepEqual(c.usage.completion_tokens_details, { reasoning_tokens: 0 });
+  assert.equal(response.headers.get('x-ratelimit-limit-requests'), '100');
+  assert.equal(response.headers.get('x-ratelimit-limit-tokens'), '100000');
+  assert.equal(response.headers.get('x-ratelimit-remaining-requests'), '99');
+  assert.equal(response.headers.get('x-ratelimit-remaining-tokens'), '99000');
+});
+
+test('annotations: gpt-35-turbo answers with the four categories and no token details', async () => {
+  const c = await azure().chat.completions.create({ model: 'gpt-35-turbo', messages: HI });
+  assert.deepEqual(Object.keys(c.choices[0].content_filter_results), ['hate', 'self_harm', 'sexual', 'violence']);
+  assert.equal(c.usage.completion_tokens_details, undefined);
+});

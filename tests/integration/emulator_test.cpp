@@ -649,3 +649,30 @@ TEST_CASE("reasoning deployments: max_tokens and sampling parameters refused wit
                               {"total_tokens", 78},
                               {"completion_tokens_details", Json{{"reasoning_tokens", 64}}}});
 }
+
+TEST_CASE("annotations: jailbreak and protected material on current models; token details; rate-limit headers") {
+  Fixture f;
+  const auto r = f.client.send(f.request("chat", user("hi")), Fixture::options());
+  const Json j = Json::parse(r.body);
+  const Json safe{{"filtered", false}, {"severity", "safe"}};
+  const Json undetected{{"filtered", false}, {"detected", false}};
+  CHECK(j.at("prompt_filter_results") ==
+        Json::array({Json{{"prompt_index", 0},
+                          {"content_filter_results", Json{{"hate", safe}, {"jailbreak", undetected}, {"self_harm", safe},
+                                                          {"sexual", safe}, {"violence", safe}}}}}));
+  CHECK(j.at("choices")[0].at("content_filter_results") ==
+        Json{{"hate", safe}, {"protected_material_code", undetected}, {"protected_material_text", undetected},
+             {"self_harm", safe}, {"sexual", safe}, {"violence", safe}});
+  CHECK(j.at("usage").at("completion_tokens_details") == Json{{"reasoning_tokens", 0}});
+  CHECK(j.at("usage").at("prompt_tokens_details") == Json{{"cached_tokens", 0}});
+  REQUIRE(r.header("x-ratelimit-limit-requests") != nullptr);
+  CHECK(*r.header("x-ratelimit-limit-requests") == "100");
+  CHECK(*r.header("x-ratelimit-limit-tokens") == "100000");
+  CHECK(*r.header("x-ratelimit-remaining-requests") == "99");
+  CHECK(*r.header("x-ratelimit-remaining-tokens") == "99000");
+  // gpt-35-turbo: the four categories and no token details, as Azure sent them.
+  const Json legacy = f.call("legacy", user("hi"));
+  CHECK(legacy.at("choices")[0].at("content_filter_results") ==
+        Json{{"hate", safe}, {"self_harm", safe}, {"sexual", safe}, {"violence", safe}});
+  CHECK_FALSE(legacy.at("usage").contains("completion_tokens_details"));
+}

@@ -71,17 +71,27 @@ std::vector<std::string> split_pieces(const std::string& text) {
   return pieces;
 }
 
-Json filter_results(const std::string& filtered_category) {
+Json filter_results(const std::string& filtered_category, FilterOf of, bool detections) {
+  const Json undetected{{"filtered", false}, {"detected", false}};
   Json r = Json::object();
-  for (const char* cat : {"hate", "self_harm", "sexual", "violence"}) {
-    const bool hit = filtered_category == cat;
-    r.set(cat, Json{{"filtered", hit}, {"severity", hit ? "medium" : "safe"}});
+  for (const char* cat : {"hate", "jailbreak", "protected_material_code", "protected_material_text", "self_harm",
+                          "sexual", "violence"}) {
+    const std::string name = cat;
+    if (name == "jailbreak") {
+      if (detections && of == FilterOf::prompt) r.set(cat, undetected);
+    } else if (name.rfind("protected_material", 0) == 0) {
+      if (detections && of == FilterOf::completion) r.set(cat, undetected);
+    } else {
+      const bool hit = filtered_category == cat;
+      r.set(cat, Json{{"filtered", hit}, {"severity", hit ? "medium" : "safe"}});
+    }
   }
   return r;
 }
 
-Json prompt_filter_results() {
-  return Json::array({Json{{"prompt_index", 0}, {"content_filter_results", filter_results()}}});
+Json prompt_filter_results(bool detections) {
+  return Json::array(
+      {Json{{"prompt_index", 0}, {"content_filter_results", filter_results({}, FilterOf::prompt, detections)}}});
 }
 
 Json schema_example(const Json& schema) { return example_for(schema); }
@@ -126,7 +136,7 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
   };
 
   if (chosen && chosen->filter_prompt) {
-    prompt_filter = filter_results(*chosen->filter_prompt);
+    prompt_filter = filter_results(*chosen->filter_prompt, FilterOf::prompt, !deployment_->legacy());
     return false;
   }
 
@@ -235,8 +245,11 @@ Json Handler::usage_json(const Completion& c) const {
   Json u{{"completion_tokens", c.completion_tokens},
          {"prompt_tokens", c.prompt_tokens},
          {"total_tokens", c.prompt_tokens + c.completion_tokens}};
-  if (c.reasoning_tokens) u.set("completion_tokens_details", Json{{"reasoning_tokens", *c.reasoning_tokens}});
-  if (c.cached_tokens) u.set("prompt_tokens_details", Json{{"cached_tokens", *c.cached_tokens}});
+  // Azure sends the details for current models, not for gpt-35-turbo and gpt-4.
+  const bool legacy = deployment_->legacy() || dialect_ == Dialect::openai;
+  if (c.reasoning_tokens || !legacy)
+    u.set("completion_tokens_details", Json{{"reasoning_tokens", c.reasoning_tokens.value_or(0)}});
+  if (c.cached_tokens || !legacy) u.set("prompt_tokens_details", Json{{"cached_tokens", c.cached_tokens.value_or(0)}});
   return u;
 }
 
@@ -299,7 +312,7 @@ void Handler::respond_completion(Poco::Net::HTTPServerRequest& request, Poco::Ne
     message.set("role", "assistant");
     if (!c.tool_calls.empty()) message.set("tool_calls", tool_calls_json(c));
     Json choice = Json::object();
-    if (dialect_ == Dialect::azure) choice.set("content_filter_results", filter_results(c.filtered_category));
+    if (dialect_ == Dialect::azure) choice.set("content_filter_results", filter_results(c.filtered_category, FilterOf::completion, !deployment_->legacy()));
     choice.set("finish_reason", c.finish_reason);
     choice.set("index", i);
     choice.set("logprobs", logprobs_json(req, pieces, 0));
@@ -312,7 +325,7 @@ void Handler::respond_completion(Poco::Net::HTTPServerRequest& request, Poco::Ne
   out.set("id", completion_id());
   out.set("model", model_name());
   out.set("object", "chat.completion");
-  if (dialect_ == Dialect::azure) out.set("prompt_filter_results", prompt_filter_results());
+  if (dialect_ == Dialect::azure) out.set("prompt_filter_results", prompt_filter_results(!deployment_->legacy()));
   out.set("system_fingerprint", fingerprint());
   out.set("usage", usage_json(c));
 
@@ -342,6 +355,8 @@ void Handler::set_common_headers(Poco::Net::HTTPServerResponse& response) {
     response.set("apim-request-id", request_id_);
     response.set("x-request-id", request_id_);
     response.set("x-ms-region", state_.config.region);
+    response.set("x-ratelimit-limit-requests", "100");
+    response.set("x-ratelimit-limit-tokens", "100000");
     if (!response.has("x-ratelimit-remaining-requests"))
       response.set("x-ratelimit-remaining-requests", remaining_requests_);
     response.set("x-ratelimit-remaining-tokens", remaining_tokens_);

@@ -50,6 +50,9 @@ struct Deployment {
   std::optional<std::string> retry_after_ms;  // header value; default "10"
   bool async_filter = false;
   // Whether it is a reasoning (o-series) model: "o" and a digit ("o1", "o3-mini").
+  // Whether it is an older model (gpt-35-turbo, gpt-4): answers without token details,
+  // jailbreak or protected-material annotations, as Azure sent them.
+  bool legacy() const { return model.rfind("gpt-35", 0) == 0 || model == "gpt-4" || model.rfind("gpt-4-", 0) == 0; }
   bool reasoning() const { return model.size() > 1 && model[0] == 'o' && model[1] >= '0' && model[1] <= '9'; }  // stream filter results in separate annotation chunks, as Azure's asynchronous filter does
 };
 

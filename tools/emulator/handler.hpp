@@ -90,10 +90,14 @@ struct Completion {
 chainpp::Json checked_instance(const chainpp::Json& schema, const std::string& what);
 // The pieces (one token each) a text is answered and streamed in: words with their leading spaces.
 std::vector<std::string> split_pieces(const std::string& text);
-// Azure's content_filter_results, every category safe but `filtered_category`.
-chainpp::Json filter_results(const std::string& filtered_category = {});
-// Azure's prompt_filter_results for an unfiltered prompt.
-chainpp::Json prompt_filter_results();
+// Whose content_filter_results: a prompt's carry jailbreak, a completion's protected_material_code/_text.
+enum class FilterOf { prompt, completion };
+// Azure's content_filter_results, every category safe but `filtered_category`; with
+// `detections` (current models' default filter) also jailbreak or protected material, none detected.
+chainpp::Json filter_results(const std::string& filtered_category = {}, FilterOf of = FilterOf::completion,
+                             bool detections = false);
+// Azure's prompt_filter_results for an unfiltered prompt (with jailbreak when `detections`).
+chainpp::Json prompt_filter_results(bool detections);
 // A minimal instance of a JSON schema (what a json_schema answer that is not scripted says).
 chainpp::Json schema_example(const chainpp::Json& schema);
 

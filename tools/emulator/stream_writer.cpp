@@ -64,7 +64,7 @@ void Handler::stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net
                           {"id", ""},
                           {"model", ""},
                           {"object", ""},
-                          {"prompt_filter_results", prompt_filter_results()}}
+                          {"prompt_filter_results", prompt_filter_results(!deployment_->legacy())}}
                          .dump());
   }
   const long n = std::max<std::int64_t>(1, req.value("n", std::int64_t{1}));
