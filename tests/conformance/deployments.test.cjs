@@ -72,3 +72,39 @@ test('annotations: gpt-35-turbo answers with the four categories and no token de
   assert.deepEqual(Object.keys(c.choices[0].content_filter_results), ['hate', 'self_harm', 'sexual', 'violence']);
   assert.equal(c.usage.completion_tokens_details, undefined);
 });
+
+// The chunks of a streamed "Write a violent story." on `deployment`: the text, and the chunks flagging violence.
+async function filteredStream(deployment) {
+  const stream = await azure().chat.completions.create({
+    model: deployment, messages: [{ role: 'user', content: 'Write a violent story.' }], stream: true,
+  });
+  let text = '';
+  const flagged = [];
+  let finishAt = -1;
+  let i = 0;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      text += c.delta?.content ?? '';
+      if (c.finish_reason) finishAt = i;
+      if (c.content_filter_results?.violence?.filtered) flagged.push({ at: i, choice: c });
+    }
+    ++i;
+  }
+  return { text, flagged, finishAt };
+}
+
+test('content filter, buffered (default): the flagged segment is withheld, the finish chunk flags it', async () => {
+  const { text, flagged, finishAt } = await filteredStream('gpt-4o');
+  assert.equal(text, 'Once upon a time');
+  assert.equal(flagged.length, 1);
+  assert.equal(flagged[0].at, finishAt);
+  assert.equal(flagged[0].choice.finish_reason, 'content_filter');
+});
+
+test('content filter, asynchronous (per deployment): sent first, annotated after the finish chunk', async () => {
+  const { text, flagged, finishAt } = await filteredStream('gpt-4o-async');
+  assert.equal(text, 'Once upon a time');
+  assert.equal(flagged.length, 1);
+  assert.ok(flagged[0].at > finishAt, `annotation at ${flagged[0].at}, finish at ${finishAt}`);
+  assert.ok(flagged[0].choice.content_filter_offsets.end_offset > 0);
+});

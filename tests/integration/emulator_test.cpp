@@ -676,3 +676,27 @@ TEST_CASE("annotations: jailbreak and protected material on current models; toke
         Json{{"hate", safe}, {"self_harm", safe}, {"sexual", safe}, {"violence", safe}});
   CHECK_FALSE(legacy.at("usage").contains("completion_tokens_details"));
 }
+
+TEST_CASE("the buffered filter (default) withholds the flagged segment: its verdict comes with the finish chunk") {
+  Fixture f;
+  std::string text;
+  std::vector<Json> flagged;  // the chunks whose filter results flag something
+  Json finish;
+  for (const auto& e : f.stream("chat", user("cut me"))) {
+    if (e == "[DONE]") continue;
+    const Json j = Json::parse(e);
+    if (j.at("choices").empty()) continue;
+    const Json& c = j.at("choices")[0];
+    if (const Json* d = c.find("delta"); d && d->contains("content") && d->at("content").is_string())
+      text += d->at("content").as_string();
+    if (const Json* r = c.find("content_filter_results"); r && r->contains("sexual") && r->at("sexual").at("filtered").as_bool())
+      flagged.push_back(c);
+    if (!c.at("finish_reason").is_null()) finish = c;
+  }
+  CHECK(text == "This story was");
+  REQUIRE(flagged.size() == 1);
+  CHECK(flagged[0] == finish);
+  CHECK(finish.at("finish_reason") == Json("content_filter"));
+  CHECK(finish.at("delta") == Json::object());
+  CHECK(finish.at("content_filter_results").at("sexual") == Json{{"filtered", true}, {"severity", "medium"}});
+}

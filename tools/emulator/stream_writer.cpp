@@ -91,7 +91,10 @@ void Handler::stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net
     if (c.tool_calls.empty()) {
       for (std::size_t i = 0; i < pieces.size(); ++i) {
         const bool last = i + 1 == pieces.size();
-        const Json filters = filter_results(last ? c.filtered_category : std::string());
+        // Buffered (Azure's default): every segment sent passed the filter; the flagged one
+        // is withheld and its verdict comes with the finish chunk. Asynchronous: the last
+        // segment sent is the flagged one, annotated after the finish chunk.
+        const Json filters = filter_results(async && last ? c.filtered_category : std::string());
         chunk(choice(Json{{"content", pieces[i]}}, Json(), async ? Json::object() : filters,
                      logprobs_json(req, std::vector<std::string>{pieces[i]}, i)));
         sent_bytes += pieces[i].size();
@@ -115,7 +118,8 @@ void Handler::stream_completion(Poco::Net::HTTPServerRequest& request, Poco::Net
         }
       }
     }
-    chunk(choice(Json::object(), Json(c.finish_reason), Json::object()));
+    chunk(choice(Json::object(), Json(c.finish_reason),
+                 !async && !c.filtered_category.empty() ? filter_results(c.filtered_category) : Json::object()));
     // The asynchronous filter's last annotation arrives after the finish chunk.
     if (async && c.tool_calls.empty() && checked_bytes < sent_bytes)
       annotation(filter_results(c.filtered_category), checked_bytes, sent_bytes);
