@@ -700,3 +700,23 @@ TEST_CASE("the buffered filter (default) withholds the flagged segment: its verd
   CHECK(finish.at("delta") == Json::object());
   CHECK(finish.at("content_filter_results").at("sexual") == Json{{"filtered", true}, {"severity", "medium"}});
 }
+
+TEST_CASE("json_schema: a schema whose value cannot be generated is a 500 that says why") {
+  Fixture f;
+  auto generate = [&](const char* schema) {
+    const Json rf{{"type", "json_schema"}, {"json_schema", Json{{"name", "x"}, {"schema", Json::parse(schema)}}}};
+    return refused(f, f.request("chat", user("anything", Json{{"response_format", rf}}))).second.at("error").at("message");
+  };
+  // Ten arrays of itself per level: each branch ends (arrays empty past half the depth), but there are too many.
+  Json wide = Json::object();
+  for (int i = 0; i < 10; ++i)
+    wide.set("p" + std::to_string(i), Json{{"type", "array"}, {"items", Json{{"$ref", "#/$defs/a"}}}});
+  const Json a{{"type", "object"}, {"properties", wide}};
+  CHECK(generate(Json{{"$ref", "#/$defs/a"}, {"$defs", Json{{"a", a}}}}.dump().c_str()) ==
+        Json("emulator: the schema's value would exceed 100000 nodes"));
+  CHECK(generate(R"({"type":"object","properties":{"n":{"$ref":"#/$defs/missing"}}})") ==
+        Json("emulator: unresolvable $ref '#/$defs/missing'"));
+  CHECK(generate(R"({"$ref":"#/$defs/a","$defs":{"a":{"type":"object","properties":{"n":{"$ref":"#/$defs/a"}},"required":["n"]}}})") ==
+        Json("emulator: the schema recurses without an exit"));
+  CHECK(generate(R"({"type":"integer","minimum":1e300})") == Json("emulator: the schema's integer bounds are out of range"));
+}

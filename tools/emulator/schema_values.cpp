@@ -18,6 +18,7 @@ using chainpp::Json;
 namespace {
 
 constexpr int max_depth = 32;
+constexpr long max_nodes = 100000;  // a schema that branches at every level must not take forever
 
 class Generator {
 public:
@@ -25,6 +26,7 @@ public:
 
   Json value(const Json& schema, int depth) {
     if (depth > max_depth) throw std::runtime_error("the schema recurses without an exit");
+    if (++nodes_ > max_nodes) throw std::runtime_error("the schema's value would exceed " + std::to_string(max_nodes) + " nodes");
     if (schema.is_bool()) {
       if (!schema.as_bool()) throw std::runtime_error("the schema is false: no value validates");
       return Json();
@@ -42,7 +44,11 @@ public:
     if (type == "object") return object(schema, depth);
     if (type == "array") return array(schema, depth);
     if (type == "string") return string(schema);
-    if (type == "integer") return Json(static_cast<long>(std::llround(number(schema, true))));
+    if (type == "integer") {
+      const double v = number(schema, true);
+      if (!(std::fabs(v) < 9e15)) throw std::runtime_error("the schema's integer bounds are out of range");
+      return Json(static_cast<long>(std::llround(v)));
+    }
     if (type == "number") return Json(number(schema, false));
     if (type == "boolean") return Json(true);
     return Json();
@@ -204,6 +210,7 @@ private:
   }
 
   const Json& root_;
+  long nodes_ = 0;
 };
 
 }  // namespace
