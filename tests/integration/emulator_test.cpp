@@ -720,3 +720,19 @@ TEST_CASE("json_schema: a schema whose value cannot be generated is a 500 that s
         Json("emulator: the schema recurses without an exit"));
   CHECK(generate(R"({"type":"integer","minimum":1e300})") == Json("emulator: the schema's integer bounds are out of range"));
 }
+
+TEST_CASE("the v1 Files and Batch paths need no api-version; the dated ones do") {
+  Fixture f;
+  HttpRequest r;
+  r.method = "GET";
+  r.headers = {{"api-key", "k1"}};
+  r.provider = "azure_openai";
+  r.url = f.emu.base_url() + "/openai/v1/files";
+  CHECK(Json::parse(f.client.send(r, Fixture::options()).body) == Json{{"data", Json::array()}, {"object", "list"}});
+  r.url = f.emu.base_url() + "/openai/v1/batches";
+  CHECK(Json::parse(f.client.send(r, Fixture::options()).body) == Json{{"data", Json::array()}, {"object", "list"}});
+  r.url = f.emu.base_url() + "/openai/v1/batches/batch_none";
+  CHECK(refused(f, r) == std::pair<int, Json>{404, Json{{"error", Json{{"code", "404"}, {"message", "Batch not found: batch_none"}}}}});
+  r.url = f.emu.base_url() + "/openai/files";
+  CHECK(refused(f, r).first == 400);
+}
