@@ -10,15 +10,16 @@ if (!url || !/^http:\/\/127\.0\.0\.1:\d+$/.test(url))
 
 const API_VERSION = '2024-10-21';
 const API_KEY = 'test-key';
+const TIMEOUT_MS = 30000;  // every request's bound (the SDK's default is 10 minutes)
 
 // The SDK's Azure client on the dated paths (/openai/deployments/{name}/...?api-version=).
 function azure(options = {}) {
-  return new AzureOpenAI({ endpoint: url, apiKey: API_KEY, apiVersion: API_VERSION, maxRetries: 0, ...options });
+  return new AzureOpenAI({ endpoint: url, apiKey: API_KEY, apiVersion: API_VERSION, maxRetries: 0, timeout: TIMEOUT_MS, ...options });
 }
 
 // The SDK's OpenAI client on Azure's v1 paths (/openai/v1/...), as Azure documents it.
 function azureV1(options = {}) {
-  return new OpenAI({ baseURL: `${url}/openai/v1/`, apiKey: API_KEY, maxRetries: 0, ...options });
+  return new OpenAI({ baseURL: `${url}/openai/v1/`, apiKey: API_KEY, maxRetries: 0, timeout: TIMEOUT_MS, ...options });
 }
 
 // A value no other case sends: marks a case's requests in the request log.
