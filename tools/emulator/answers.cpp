@@ -94,7 +94,6 @@ Json prompt_filter_results(bool detections) {
       {Json{{"prompt_index", 0}, {"content_filter_results", filter_results({}, FilterOf::prompt, detections)}}});
 }
 
-Json schema_example(const Json& schema) { return example_for(schema); }
 
 // Chooses the scripted answer and fills `out`; false when the prompt is filtered.
 bool Handler::compose(const Json& req, const Json& messages, Completion& out, Json& prompt_filter) {

@@ -98,8 +98,6 @@ chainpp::Json filter_results(const std::string& filtered_category = {}, FilterOf
                              bool detections = false);
 // Azure's prompt_filter_results for an unfiltered prompt (with jailbreak when `detections`).
 chainpp::Json prompt_filter_results(bool detections);
-// A minimal instance of a JSON schema (what a json_schema answer that is not scripted says).
-chainpp::Json schema_example(const chainpp::Json& schema);
 
 // Serves one request (Poco makes a handler per request).
 class Handler : public Poco::Net::HTTPRequestHandler {

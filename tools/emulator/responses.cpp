@@ -474,7 +474,7 @@ void Handler::serve_responses(Poco::Net::HTTPServerRequest& request, Poco::Net::
   if (calls.empty() && r.choice.required && !r.choice.allowed.empty() && !r.choice.none) {
     for (const auto& [name, parameters] : r.tools) {
       if (name != r.choice.allowed.front()) continue;
-      calls.push_back(ScriptedToolCall{"call_emulator_0", name, schema_example(parameters).dump()});
+      calls.push_back(ScriptedToolCall{"call_emulator_0", name, checked_instance(parameters, "parameters of " + name).dump()});
     }
     c.content.reset();
     c.finish_reason = "tool_calls";
