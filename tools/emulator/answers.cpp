@@ -17,9 +17,6 @@ using chainpp::JsonArray;
 
 namespace {
 
-// The reasoning tokens of a reasoning deployment's answer when none are scripted.
-constexpr long kDefaultReasoningTokens = 64;
-
 // The words of a text: what the token counts are made of.
 long count_words(const std::string& text) {
   long n = 0;
@@ -94,6 +91,13 @@ Json prompt_filter_results(bool detections) {
       {Json{{"prompt_index", 0}, {"content_filter_results", filter_results({}, FilterOf::prompt, detections)}}});
 }
 
+
+long default_reasoning_tokens(const std::string& effort) {
+  if (effort == "none" || effort == "minimal") return 0;
+  if (effort == "low") return 16;
+  if (effort == "high" || effort == "xhigh" || effort == "max") return 256;
+  return 64;
+}
 
 // Chooses the scripted answer and fills `out`; false when the prompt is filtered.
 bool Handler::compose(const Json& req, const Json& messages, Completion& out, Json& prompt_filter) {
@@ -220,8 +224,9 @@ bool Handler::compose(const Json& req, const Json& messages, Completion& out, Js
   }
   // A reasoning model thinks before it answers: its completion tokens include the reasoning ones.
   if (deployment_->reasoning() && !out.reasoning_tokens) {
-    out.reasoning_tokens = kDefaultReasoningTokens;
-    if (!(chosen && chosen->usage.completion_tokens)) out.completion_tokens += kDefaultReasoningTokens;
+    const Json* effort = req.find("reasoning_effort");
+    out.reasoning_tokens = default_reasoning_tokens(effort && effort->is_string() ? effort->as_string() : "medium");
+    if (!(chosen && chosen->usage.completion_tokens)) out.completion_tokens += *out.reasoning_tokens;
   }
   return true;
 }

@@ -88,6 +88,8 @@ struct Completion {
 // A value generated for `schema` (the schema of `what`), checked against it
 // with the validator; throws std::runtime_error (a 500) when it does not validate.
 chainpp::Json checked_instance(const chainpp::Json& schema, const std::string& what);
+// The reasoning tokens a reasoning deployment spends at `effort` when its answer does not script them.
+long default_reasoning_tokens(const std::string& effort);
 // The pieces (one token each) a text is answered and streamed in: words with their leading spaces.
 std::vector<std::string> split_pieces(const std::string& text);
 // Whose content_filter_results: a prompt's carry jailbreak, a completion's protected_material_code/_text.

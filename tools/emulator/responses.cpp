@@ -6,6 +6,7 @@
 // (responses_stream.cpp).
 #include "handler.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -253,14 +254,6 @@ Json echo(const Json& req, const char* key, Json fallback) {
   return v && !v->is_null() ? *v : fallback;
 }
 
-// The reasoning tokens a reasoning deployment spends when its answer does not script them.
-long default_reasoning_tokens(const std::string& effort) {
-  if (effort == "none" || effort == "minimal") return 0;
-  if (effort == "low") return 16;
-  if (effort == "high" || effort == "xhigh" || effort == "max") return 256;
-  return 64;
-}
-
 // The summary a reasoning deployment gives when asked for one (reasoning.summary).
 const char* const kReasoningSummary =
     "**Choosing the answer**\n\nThe emulator picks its scripted answer for this input.";
@@ -309,6 +302,7 @@ Checked check_request(const Json& req, bool reasoning, bool azure, const std::st
     }
   }
   if (reasoning && r.effort.empty()) r.effort = "medium";
+  if (reasoning) r.chat_req.set("reasoning_effort", r.effort);  // compose() counts the reasoning tokens by it
   if (const Json* m = req.find("max_output_tokens"); m && !m->is_null()) {
     if (!m->is_integer()) invalid_type("max_output_tokens", "an integer", *m);
     r.chat_req.set("max_completion_tokens", *m);
@@ -316,8 +310,10 @@ Checked check_request(const Json& req, bool reasoning, bool azure, const std::st
   if (Json rf = chat_response_format(req); !rf.is_null()) r.chat_req.set("response_format", std::move(rf));
   if (!r.tools.empty()) {
     Json chat_tools = Json::array();
+    // tool_choice as compose() reads it: the allowed functions declared, none / required / auto.
     for (const auto& [name, parameters] : r.tools)
-      chat_tools.push_back(Json{{"type", "function"}, {"function", Json{{"name", name}, {"parameters", parameters}}}});
+      if (std::find(r.choice.allowed.begin(), r.choice.allowed.end(), name) != r.choice.allowed.end())
+        chat_tools.push_back(Json{{"type", "function"}, {"function", Json{{"name", name}, {"parameters", parameters}}}});
     r.chat_req.set("tools", std::move(chat_tools));
     r.chat_req.set("tool_choice", r.choice.none ? "none" : r.choice.required ? "required" : "auto");
   }
@@ -336,13 +332,9 @@ Json response_object(const Json& req, const Checked& r, const Completion& c, boo
   const bool incomplete = c.finish_reason == "length" || c.finish_reason == "content_filter";
   const std::string item_status = incomplete ? "incomplete" : "completed";
   Json output = Json::array();
-  long reasoning_tokens = c.reasoning_tokens.value_or(0);
-  long output_tokens = c.completion_tokens;
+  const long reasoning_tokens = c.reasoning_tokens.value_or(0);  // compose() counted them in completion_tokens
+  const long output_tokens = c.completion_tokens;
   if (reasoning) {
-    if (!c.reasoning_tokens) {
-      reasoning_tokens = default_reasoning_tokens(r.effort);
-      output_tokens += reasoning_tokens;  // scripted completion_tokens count them already, as on chat completions
-    }
     Json item = Json::object();
     item.set("id", item_id("rs", output.size()));
     item.set("type", "reasoning");
@@ -461,26 +453,6 @@ void Handler::serve_responses(Poco::Net::HTTPServerRequest& request, Poco::Net::
     send_prompt_filtered(response, prompt_filter);
     return;
   }
-  // tool_choice: only the allowed functions are called; a required call the script lacks calls the first allowed.
-  std::vector<ScriptedToolCall> calls;
-  for (const auto& call : c.tool_calls)
-    for (const auto& name : r.choice.allowed)
-      if (call.name == name) calls.push_back(call);
-  if (!c.tool_calls.empty() && calls.empty()) {
-    r.chat_req.set("tool_choice", "none");  // the scripted text answer instead
-    c = Completion();
-    compose(r.chat_req, r.messages, c, prompt_filter);
-  }
-  if (calls.empty() && r.choice.required && !r.choice.allowed.empty() && !r.choice.none) {
-    for (const auto& [name, parameters] : r.tools) {
-      if (name != r.choice.allowed.front()) continue;
-      calls.push_back(ScriptedToolCall{"call_emulator_0", name, checked_instance(parameters, "parameters of " + name).dump()});
-    }
-    c.content.reset();
-    c.finish_reason = "tool_calls";
-    c.completion_tokens = static_cast<long>(calls.front().arguments.size() / 4) + 5;
-  }
-  c.tool_calls = calls;
 
   const Json out = response_object(req, r, c, reasoning, azure, model_name(), id_);
   if (r.stream) {
