@@ -285,7 +285,7 @@ RunnablePtr ChatModel::with_structured_output(const Json& schema, StructuredOutp
       break;
     }
     case StructuredOutputMethod::function_calling: {
-      ToolDefinition tool{name, schema.value("description", ""), schema, tool_strict};
+      ToolDefinition tool{name, schema.value("description", ""), schema, tool_strict, {}};
       bound = bind_tools({tool}, Json{{"type", "function"}, {"function", Json{{"name", name}}}});
       extract = [name](const AIMessage& m) -> Json {
         for (const auto& call : m.tool_calls)

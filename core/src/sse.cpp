@@ -172,9 +172,17 @@ bool SseParser::finish() {
 namespace chainpp {
 
 SseEventReader::SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider,
-                               std::int64_t max_event_bytes)
+                               std::int64_t max_event_bytes, std::string end)
     : body_(std::move(body)), provider_(std::move(provider)), max_event_bytes_(max_event_bytes),
-      parser_(max_event_bytes), last_event_(std::chrono::steady_clock::now()) {}
+      end_(std::move(end)), parser_(max_event_bytes), last_event_(std::chrono::steady_clock::now()) {}
+
+void SseEventReader::finish() {
+  unfed_ = {};
+  if (ended_) return;
+  while (body_->read_since_event(last_event_)) {
+  }
+  ended_ = true;
+}
 
 ProviderErrorInfo SseEventReader::stream_error_info() const {
   ProviderErrorInfo info;
@@ -194,13 +202,7 @@ const SseEvent* SseEventReader::next() {
       return event;
     }
     if (parser_.done()) {
-      // Read the (empty) rest so that the connection goes back to the pool.
-      unfed_ = {};
-      if (!ended_) {
-        while (body_->read_since_event(last_event_)) {
-        }
-        ended_ = true;
-      }
+      finish();  // the (empty) rest, so that the connection goes back to the pool
       return nullptr;
     }
     if (!unfed_.empty()) {
@@ -228,7 +230,7 @@ const SseEvent* SseEventReader::next() {
       continue;
     }
     ProviderErrorInfo info = stream_error_info();
-    std::string message = provider_ + ": the stream ended without [DONE] after " + std::to_string(events_) +
+    std::string message = provider_ + ": the stream ended without " + end_ + " after " + std::to_string(events_) +
                           (events_ == 1 ? " event" : " events") + " (truncated)";
     if (!info.request_id.empty()) message += " (request id " + info.request_id + ")";
     throw BadResponseError(message, info);

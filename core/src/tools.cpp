@@ -8,6 +8,7 @@
 namespace chainpp {
 
 Json ToolDefinition::to_json() const {
+  if (is_builtin()) return builtin;
   Json fn{{"name", name}};
   if (!description.empty()) fn.set("description", description);
   fn.set("parameters", parameters);
@@ -25,7 +26,17 @@ ToolDefinition tool_from_function(std::string name, std::string description, std
     if (p.required) required.push_back(p.name);
   }
   Json schema{{"type", "object"}, {"properties", std::move(properties)}, {"required", std::move(required)}};
-  return ToolDefinition{std::move(name), std::move(description), std::move(schema), std::nullopt};
+  return ToolDefinition{std::move(name), std::move(description), std::move(schema), std::nullopt, {}};
+}
+
+ToolDefinition builtin_tool(Json spec) {
+  const Json* type = spec.is_object() ? spec.find("type") : nullptr;
+  if (!type || !type->is_string() || type->as_string().empty() || type->as_string() == "function")
+    // Not shown: an mcp tool's headers may hold a credential.
+    throw InputError("a built-in tool must be an object whose \"type\" is a string other than \"function\"");
+  ToolDefinition t;
+  t.builtin = std::move(spec);
+  return t;
 }
 
 bool is_builtin_tool_type(const std::string& name) {

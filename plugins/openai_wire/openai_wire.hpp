@@ -22,8 +22,13 @@ struct RequestShape {
   bool include_usage = false;  ///< "stream_options": {"include_usage": true} (with stream)
 };
 
-/// The JSON body of a chat-completions request. Unset options are not sent.
+/// The JSON body of a chat-completions request. Unset options are not sent,
+/// nor the Responses API's own (kGenerationOptions' responses_only rows).
 std::string build_request_body(const Messages& messages, const CallOptions& options, const RequestShape& shape);
+
+/// Throws InputError naming the first message text that is not valid UTF-8
+/// (JSON text must be), e.g. "messages[1].content is not valid UTF-8: ...".
+void check_messages_utf8(const Messages& messages);
 
 /// How a response is read.
 struct ResponseShape {

@@ -118,7 +118,9 @@ void check_utf8(std::string_view text, const std::string& what) {
                    std::to_string(bad));
 }
 
-void check_utf8(const Messages& messages) {
+}  // namespace
+
+void check_messages_utf8(const Messages& messages) {
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (const auto* s = std::get_if<std::string>(&messages[i].content)) {
@@ -132,10 +134,19 @@ void check_utf8(const Messages& messages) {
   }
 }
 
+namespace {
+
+// Whether `name` is an option of the Responses API only (not sent here).
+bool responses_only(std::string_view name) {
+  for (const GenerationOption& option : kGenerationOptions)
+    if (option.name == name) return option.responses_only;
+  return false;
+}
+
 }  // namespace
 
 std::string build_request_body(const Messages& messages, const CallOptions& o, const RequestShape& shape) {
-  check_utf8(messages);
+  check_messages_utf8(messages);
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -150,6 +161,7 @@ std::string build_request_body(const Messages& messages, const CallOptions& o, c
   // Every generation option set, in kGenerationOptions' order.
   for_each_set_option(o, [&](std::string_view name, const auto& value) {
     using T = std::decay_t<decltype(value)>;
+    if (responses_only(name)) return;
     key(w, name);
     if constexpr (std::is_same_v<T, double>) {
       w.Double(value);
@@ -171,7 +183,7 @@ std::string build_request_body(const Messages& messages, const CallOptions& o, c
   if (!o.tools.empty()) {
     key(w, "tools");
     w.StartArray();
-    for (const auto& t : o.tools) raw(w, t.to_json());
+    for (const auto& t : o.tools) raw(w, t.to_json());  // a built-in tool as it is
     w.EndArray();
   }
   // Normalised already by ChatModel; again here for a direct caller (idempotent).

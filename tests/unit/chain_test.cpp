@@ -118,6 +118,6 @@ TEST_CASE("with_structured_output (function_calling) forces the tool and reads i
   o.method = StructuredOutputMethod::function_calling;
   REQUIRE(model->with_structured_output(schema, o)->invoke(Value("?")).as_json() == Json{{"n", 7}});
   const CallOptions& sent = model->shared().options.at(0);
-  REQUIRE(sent.tools.at(0) == ToolDefinition{"Answer", "The answer", schema, true});
+  REQUIRE(sent.tools.at(0) == ToolDefinition{"Answer", "The answer", schema, true, {}});
   REQUIRE(sent.tool_choice == Json{{"type", "function"}, {"function", Json{{"name", "Answer"}}}});
 }

@@ -46,6 +46,18 @@ struct CHAINPP_API CallOptions {
   std::optional<Json> logit_bias;
   std::optional<std::string> user;
   std::optional<Json> response_format;
+  // The Responses API's own settings (rows marked responses_only below; a
+  // chat-completions request never carries them):
+  std::optional<std::int64_t> max_output_tokens;  ///< caps visible and reasoning tokens
+  std::optional<Json> reasoning;                  ///< {"effort": ..., "summary": ...}
+  std::optional<bool> store;                      ///< keep the response for previous_response_id
+  std::optional<std::vector<std::string>> include;  ///< extra output, e.g. "reasoning.encrypted_content"
+  std::optional<std::string> previous_response_id;  ///< continue a stored response
+  /// Send only the messages after the last AI message that carries a
+  /// response id, with that id as previous_response_id (as LangChain does).
+  std::optional<bool> use_previous_response_id;
+  std::optional<bool> background;       ///< run the response in the background
+  std::optional<std::string> truncation;  ///< "auto" or "disabled"
   std::vector<ToolDefinition> tools;
   /// What LangChain's bind_tools takes: "auto", "none", "required", "any", a
   /// bool, a bound tool's name, a built-in tool type or an object; normalised
@@ -94,6 +106,10 @@ struct GenerationOption {
   std::string_view value_of = {};
   /// The name of a bool option that must be true when this one is set.
   std::string_view requires_true = {};
+  /// An option of the Responses API only: a chat-completions request body
+  /// leaves it out, and a provider that routes by it (openai_wire) takes
+  /// it as a request for the Responses API.
+  bool responses_only = false;
 };
 
 namespace detail {
@@ -120,6 +136,16 @@ inline constexpr auto kGenerationOptions = std::to_array<GenerationOption>({
     {.name = "top_logprobs", .member = &CallOptions::top_logprobs, .min = 0, .max = 20, .requires_true = "logprobs"},
     {.name = "response_format", .member = &CallOptions::response_format, .expected = "text, json_object, or a map",
      .type_shorthand = true},
+    {.name = "max_output_tokens", .member = &CallOptions::max_output_tokens, .min = 1, .max = detail::kMaxInt32,
+     .responses_only = true},
+    {.name = "reasoning", .member = &CallOptions::reasoning, .expected = "a map of effort and summary",
+     .responses_only = true},
+    {.name = "store", .member = &CallOptions::store, .responses_only = true},
+    {.name = "include", .member = &CallOptions::include, .min_items = 1, .items = "values", .responses_only = true},
+    {.name = "previous_response_id", .member = &CallOptions::previous_response_id, .responses_only = true},
+    {.name = "use_previous_response_id", .member = &CallOptions::use_previous_response_id, .responses_only = true},
+    {.name = "background", .member = &CallOptions::background, .responses_only = true},
+    {.name = "truncation", .member = &CallOptions::truncation, .choices = "auto|disabled", .responses_only = true},
 });
 
 /// Calls `visit(name, value)` for each option of kGenerationOptions set in

@@ -99,8 +99,10 @@ class CHAINPP_API SseEventReader {
 public:
   /// Reads the events of `body`; `provider` names the caller in errors.
   /// A line or an event longer than `max_event_bytes` ends the stream.
+  /// `end` names what ends the stream in the truncation error (the Responses
+  /// API ends at its terminal event: "response.completed").
   SseEventReader(std::unique_ptr<HttpBodyStream> body, std::string provider,
-                 std::int64_t max_event_bytes = TransportOptions{}.max_sse_event_bytes);
+                 std::int64_t max_event_bytes = TransportOptions{}.max_sse_event_bytes, std::string end = "[DONE]");
 
   /// The next event that carries data, or nullptr once `data: [DONE]` arrived
   /// (the rest of the body is read then, so that its connection goes back to
@@ -115,6 +117,12 @@ public:
   /// max_sse_event_bytes to accept it (request id X)".
   const SseEvent* next();
 
+  /// For a protocol whose stream ends at an event of its own rather than at
+  /// [DONE] (the Responses API): reads the rest of the body, discarding it,
+  /// so that the connection goes back to the pool. next() must not be called
+  /// after it.
+  void finish();
+
   /// The response: status, headers, request id, attempts.
   const HttpBodyStream& response() const { return *body_; }
   /// Events returned by next() so far.
@@ -126,6 +134,7 @@ private:
   std::unique_ptr<HttpBodyStream> body_;
   std::string provider_;
   std::int64_t max_event_bytes_;
+  std::string end_;
   SseParser parser_;
   std::string_view unfed_;  // of the last body read (valid until the next): fed to the parser in pieces
   std::chrono::steady_clock::time_point last_event_;  // the last event parsed (or the response's arrival)

@@ -17,9 +17,16 @@ struct CHAINPP_API ToolDefinition {
   std::string description;
   Json parameters = Json{{"type", "object"}, {"properties", Json::object()}};
   std::optional<bool> strict;
+  /// A built-in tool of the Responses API (web_search, file_search,
+  /// code_interpreter, image_generation, mcp, ...): its JSON, sent as it is;
+  /// the fields above are then unused. Null for a function tool.
+  Json builtin;
 
-  /// {"type":"function","function":{"name":..,"description":..,"parameters":..[,"strict":..]}}
+  /// {"type":"function","function":{"name":..,"description":..,"parameters":..[,"strict":..]}},
+  /// or the built-in tool's JSON.
   Json to_json() const;
+  /// Whether this is a built-in tool (see `builtin`).
+  bool is_builtin() const { return !builtin.is_null(); }
   bool operator==(const ToolDefinition&) const = default;
 };
 
@@ -37,6 +44,11 @@ struct CHAINPP_API ToolParameter {
 ///                                              {{"city", "string", "The city"}});
 CHAINPP_API ToolDefinition tool_from_function(std::string name, std::string description,
                                               std::vector<ToolParameter> params);
+
+/// A built-in tool of the Responses API from its JSON, e.g.
+/// {"type":"web_search"}: an InputError unless `spec` is an object whose
+/// "type" is a string other than "function".
+CHAINPP_API ToolDefinition builtin_tool(Json spec);
 
 /// The built-in (non-function) tool types a tool_choice string may name:
 /// file_search, web_search, web_search_preview, code_interpreter,
