@@ -115,6 +115,11 @@ public:
       : azure_(std::move(azure)), common_(std::move(common)), options_(std::move(options)) {}
 
   RemoteBatchStatus submit(const std::vector<RemoteBatchRequest>& requests) const override {
+    // Chat-completions lines only, for now: a batch of /v1/responses lines is not written yet.
+    if (openai_wire::choose_responses_api(common_.use_responses_api, openai_wire::responses_only_features(options_),
+                                          "azure_openai"))
+      throw InputError("azure_openai: a batch of Responses API calls is not supported yet; run the batch with "
+                       "use_responses_api: false and without Responses-only settings");
     std::string jsonl;
     const openai_wire::RequestShape shape{azure_.deployment, false, false};
     for (const auto& r : requests) {

@@ -69,6 +69,17 @@ protected:
 
   std::string body_model() const override { return azure_.use_v1_api ? azure_.deployment : std::string(); }
 
+  // v1 (no api-version), or the dated form when the configured version is a
+  // preview that has /responses (2025-03-01-preview and later) and v1 is not asked for.
+  std::string responses_url() const override {
+    const std::string& v = azure_.api_version;
+    const bool dated = !azure_.use_v1_api && v.size() > 10 && v.ends_with("-preview") && v.substr(0, 10) >= "2025-03-01";
+    if (dated) return azure_.endpoint + "/openai/responses?api-version=" + url_encode(v);
+    return azure_.endpoint + "/openai/v1/responses";
+  }
+
+  std::string responses_model() const override { return azure_.deployment; }
+
 private:
   AzureSettings azure_;
 };
@@ -104,7 +115,10 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
   while (!a.endpoint.empty() && a.endpoint.back() == '/') a.endpoint.pop_back();
   a.use_v1_api = node.get_bool("use_v1_api", false);
   a.api_version = node.get_string("api_version", node.get_string("openai_api_version", from_env("OPENAI_API_VERSION")));
-  if (a.api_version.empty() && !a.use_v1_api)
+  // A model that always speaks the Responses API (v1) needs no version.
+  const ConfigNode* responses = node.find("use_responses_api");
+  const bool responses_only = responses && responses->is_scalar() && responses->as_string() == "true";
+  if (a.api_version.empty() && !a.use_v1_api && !responses_only)
     node.fail("azure_openai needs an API version: set 'api_version' or the environment variable OPENAI_API_VERSION "
               "(e.g. 2024-10-21), or use_v1_api: true");
   a.token_provider = ctx.azure_ad_token_provider;

@@ -48,6 +48,8 @@ protected:
     if (!openai_.project.empty()) headers.emplace_back("OpenAI-Project", openai_.project);
   }
   std::string body_model() const override { return settings().model_name; }
+  std::string responses_url() const override { return openai_.base_url + "/responses"; }
+  std::string responses_model() const override { return settings().model_name; }
 
 private:
   OpenAISettings openai_;

@@ -22,7 +22,7 @@ const std::vector<std::string>& common_setting_keys() {
     for (const char* other : {"streaming", "stream_usage", "timeout", "connect_timeout", "total_timeout",
                               "stream_idle_timeout", "max_retries", "max_retry_after", "default_headers",
                               "default_query", "verify_tls", "ca_file", "proxy", "allow_insecure_http",
-                              "max_response_bytes", "max_sse_event_bytes", "max_stream_bytes"})
+                              "max_response_bytes", "max_sse_event_bytes", "max_stream_bytes", "use_responses_api"})
       k.emplace_back(other);
     return k;
   }();
@@ -136,6 +136,20 @@ CommonSettings parse_common_settings(const ConfigNode& node) {
   for (const auto& [name, value] : s.default_headers)
     if (auto problem = header_problem(name, value)) node.at("default_headers").at(name).fail(*problem);
   s.default_query = string_map(node, "default_query");
+  if (const ConfigNode* use = node.find("use_responses_api")) {
+    const std::string v = use->is_scalar() ? use->as_string() : std::string();
+    if (v == "auto") s.use_responses_api = UseResponsesApi::automatic;
+    else if (v == "true") s.use_responses_api = UseResponsesApi::yes;
+    else if (v == "false") s.use_responses_api = UseResponsesApi::no;
+    else use->fail("'use_responses_api' must be true, false or auto");
+  }
+  if (o.reasoning)
+    if (const auto problem = reasoning_problem(*o.reasoning))
+      (problem->first.empty() ? node.at("reasoning") : node.at("reasoning").at(problem->first)).fail(problem->second);
+  if (s.use_responses_api == UseResponsesApi::no)  // fails here rather than at the first call
+    if (const auto features = responses_only_features(o); !features.empty())
+      node.at(features.front())
+          .fail("'" + features.front() + "' needs the Responses API, which 'use_responses_api: false' turns off");
   return s;
 }
 
@@ -156,6 +170,8 @@ Json common_settings_config(const CommonSettings& s) {
   j.set("stream_usage", s.stream_usage);
   j.set("timeout", static_cast<double>(s.transport.read_timeout.count()) / 1000.0);
   j.set("max_retries", s.transport.max_retries);
+  if (s.use_responses_api != UseResponsesApi::automatic)
+    j.set("use_responses_api", s.use_responses_api == UseResponsesApi::yes);
   if (!s.default_headers.empty()) {
     // Header values may carry credentials: names only.
     Json h = Json::object();
@@ -191,12 +207,29 @@ TransportOptions ChatCompletionsModel::transport_for(const CallOptions& options)
   return t;
 }
 
+bool ChatCompletionsModel::uses_responses_api(const CallOptions& options) const {
+  return choose_responses_api(settings_.use_responses_api, responses_only_features(options), provider());
+}
+
 HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const CallOptions& options, bool stream,
                                                const CallContext& ctx) const {
+  const bool usage = options.stream_usage.value_or(settings_.stream_usage);
+  return request_to(endpoint_url(), build_request_body(messages, options, RequestShape{body_model(), stream, usage}),
+                    options, stream, ctx);
+}
+
+HttpRequest ChatCompletionsModel::make_responses_request(const Messages& messages, const CallOptions& options,
+                                                         bool stream, const CallContext& ctx) const {
+  return request_to(responses_url(), build_responses_body(messages, options, responses_model(), stream), options,
+                    stream, ctx);
+}
+
+HttpRequest ChatCompletionsModel::request_to(std::string url, std::string body, const CallOptions& options,
+                                             bool stream, const CallContext& ctx) const {
   HttpRequest r;
   r.stop = ctx.stop;
   r.provider = provider();
-  r.url = endpoint_url();
+  r.url = std::move(url);
   for (const auto& [k, v] : settings_.default_query) {
     r.url += r.url.find('?') == std::string::npos ? '?' : '&';
     r.url += url_encode(k) + "=" + url_encode(v);
@@ -206,25 +239,37 @@ HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const C
   r.headers.emplace_back("User-Agent", "chainpp/0.1.0");
   for (const auto& h : options.headers) r.headers.push_back(h);  // default_headers, then the call's
   add_credentials(r.headers);
-  const bool usage = options.stream_usage.value_or(settings_.stream_usage);
-  r.body = build_request_body(messages, options, RequestShape{body_model(), stream, usage});
+  r.body = std::move(body);
   return r;
+}
+
+HttpResponse ChatCompletionsModel::send(const HttpRequest& request, const CallOptions& options,
+                                        const CallContext& ctx) const {
+  HttpResponse response = HttpClient::shared().send(request, transport_for(options), retries_to(ctx.run));
+  report_rate_limit(ctx.run, response.headers);
+  return response;
+}
+
+std::unique_ptr<HttpBodyStream> ChatCompletionsModel::open(const HttpRequest& request,
+                                                           const TransportOptions& transport,
+                                                           const CallContext& ctx) const {
+  auto body = HttpClient::shared().open(request, transport, retries_to(ctx.run));
+  report_rate_limit(ctx.run, body->headers());
+  return body;
 }
 
 AIMessage ChatCompletionsModel::generate(const Messages& messages, const CallOptions& options,
                                          const CallContext& ctx) const {
-  const HttpRequest request = make_request(messages, options, false, ctx);
-  HttpResponse response = HttpClient::shared().send(request, transport_for(options), retries_to(ctx.run));
-  report_rate_limit(ctx.run, response.headers);
+  if (uses_responses_api(options)) return generate_responses(messages, options, ctx);
+  const HttpResponse response = send(make_request(messages, options, false, ctx), options, ctx);
   return parse_completion(response.body, response_shape(response.request_id(), response.status));
 }
 
 Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& messages, const CallOptions& options,
                                                              const CallContext& ctx) const {
-  const HttpRequest request = make_request(messages, options, true, ctx);
+  if (uses_responses_api(options)) return stream_responses(messages, options, ctx);
   const TransportOptions transport = transport_for(options);
-  auto body = HttpClient::shared().open(request, transport, retries_to(ctx.run));
-  report_rate_limit(ctx.run, body->headers());
+  auto body = open(make_request(messages, options, true, ctx), transport, ctx);
   struct State {
     StreamDecoder decoder;
     SseEventReader events;
@@ -234,6 +279,50 @@ Stream<AIMessageChunk> ChatCompletionsModel::generate_stream(const Messages& mes
             SseEventReader(std::move(body), provider(), transport.max_sse_event_bytes)});
   return Stream<AIMessageChunk>([st]() -> std::optional<AIMessageChunk> {
     if (const SseEvent* event = st->events.next()) return st->decoder.decode(event->data);
+    return std::nullopt;
+  });
+}
+
+AIMessage ChatCompletionsModel::generate_responses(const Messages& messages, const CallOptions& options,
+                                                   const CallContext& ctx) const {
+  const HttpResponse response = send(make_responses_request(messages, options, false, ctx), options, ctx);
+  return parse_response(response.body, response_shape(response.request_id(), response.status));
+}
+
+Stream<AIMessageChunk> ChatCompletionsModel::stream_responses(const Messages& messages, const CallOptions& options,
+                                                              const CallContext& ctx) const {
+  const TransportOptions transport = transport_for(options);
+  auto body = open(make_responses_request(messages, options, true, ctx), transport, ctx);
+  struct State {
+    ResponsesStreamDecoder decoder;
+    SseEventReader events;
+  };
+  // The stream ends at its terminal event; a body that ends before one is an
+  // error (SseEventReader's, naming response.completed).
+  auto st = std::make_shared<State>(
+      State{ResponsesStreamDecoder(response_shape(body->request_id(), body->status()), transport.max_stream_bytes),
+            SseEventReader(std::move(body), provider(), transport.max_sse_event_bytes, "response.completed")});
+  return Stream<AIMessageChunk>([st, provider = provider()]() -> std::optional<AIMessageChunk> {
+    while (!st->decoder.finished()) {
+      const SseEvent* event = st->events.next();
+      if (!event) {  // data: [DONE], which this API does not send, before the terminal event
+        const HttpBodyStream& r = st->events.response();
+        ProviderErrorInfo info{provider, r.status(), "", "", r.request_id(), r.attempts(), {}, {}};
+        std::string message = provider + ": the stream ended without response.completed after " +
+                              std::to_string(st->events.events()) +
+                              (st->events.events() == 1 ? " event" : " events") + " (truncated)";
+        if (!info.request_id.empty()) message += " (request id " + info.request_id + ")";
+        throw BadResponseError(message, std::move(info));
+      }
+      AIMessageChunk chunk = st->decoder.decode(event->data);
+      if (st->decoder.finished()) {
+        st->events.finish();
+        return chunk;
+      }
+      // Events that carry nothing (response.created, content_part.added, ...) make no chunk.
+      if (!chunk.content.empty() || !chunk.tool_call_chunks.empty() || !chunk.response_metadata.empty())
+        return chunk;
+    }
     return std::nullopt;
   });
 }

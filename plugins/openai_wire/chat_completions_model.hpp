@@ -5,11 +5,13 @@
 // "model" field; everything else (settings, requests, responses, streams,
 // errors, retries through core's transport) is here, once.
 #include "openai_wire.hpp"
+#include "responses.hpp"
 
 #include <chainpp/chat_model.hpp>
 #include <chainpp/config.hpp>
 #include <chainpp/http.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,6 +31,7 @@ struct CommonSettings {
   std::vector<std::pair<std::string, std::string>> default_query;
   std::optional<ModelProfile> profile;  ///< of model_name[-model_version] (configured_model_profile)
   std::string model_profiles;           ///< the `model_profiles` setting ("" for the bundled table)
+  UseResponsesApi use_responses_api = UseResponsesApi::automatic;  ///< which API the calls use
 };
 
 /// The configuration keys CommonSettings reads.
@@ -61,6 +64,12 @@ protected:
   virtual void add_credentials(HttpHeaders& headers) const = 0;
   /// The body's "model" field ("" to leave it out).
   virtual std::string body_model() const = 0;
+  /// The full URL of the Responses endpoint (default_query appended by the caller).
+  virtual std::string responses_url() const = 0;
+  /// The Responses body's "model" field (Azure: the deployment).
+  virtual std::string responses_model() const = 0;
+  /// Whether a call with `options` goes to the Responses API (see choose_responses_api).
+  bool uses_responses_api(const CallOptions& options) const;
 
   AIMessage generate(const Messages& messages, const CallOptions& options, const CallContext& ctx) const override;
   Stream<AIMessageChunk> generate_stream(const Messages& messages, const CallOptions& options,
@@ -70,6 +79,20 @@ private:
   /// The request of one call (with the call's stop token), plain or streamed.
   HttpRequest make_request(const Messages& messages, const CallOptions& options, bool stream,
                            const CallContext& ctx) const;
+  /// The same for the Responses API.
+  HttpRequest make_responses_request(const Messages& messages, const CallOptions& options, bool stream,
+                                     const CallContext& ctx) const;
+  /// The request to `url` with `body`, headers and credentials, plain or streamed.
+  HttpRequest request_to(std::string url, std::string body, const CallOptions& options, bool stream,
+                         const CallContext& ctx) const;
+  /// Sends `request` (retries as the options say), telling the run the quota the response reported.
+  HttpResponse send(const HttpRequest& request, const CallOptions& options, const CallContext& ctx) const;
+  /// The same for a streamed response.
+  std::unique_ptr<HttpBodyStream> open(const HttpRequest& request, const TransportOptions& transport,
+                                       const CallContext& ctx) const;
+  AIMessage generate_responses(const Messages& messages, const CallOptions& options, const CallContext& ctx) const;
+  Stream<AIMessageChunk> stream_responses(const Messages& messages, const CallOptions& options,
+                                          const CallContext& ctx) const;
   TransportOptions transport_for(const CallOptions& options) const;
   ResponseShape response_shape(const std::string& request_id, int status) const;
   static CallOptions configured_options(const CommonSettings& settings);

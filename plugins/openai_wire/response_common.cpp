@@ -7,8 +7,6 @@
 
 namespace chainpp::openai_wire {
 
-namespace {
-
 // Token counts must be non-negative integers (or null/absent, read as 0): a
 // negative, fractional or textual count would corrupt totals and costs.
 void check_count(const ResponseShape& shape, const Json* count, const std::string& what) {
@@ -18,8 +16,6 @@ void check_count(const ResponseShape& shape, const Json* count, const std::strin
                                       count->as_double() >= 0 && count->as_double() < 9.2e18;
   if (!ok) bad_response(shape, what + " is " + count->dump() + ", expected a non-negative integer");
 }
-
-}  // namespace
 
 std::string versioned_model_name(const std::string& model, const std::string& version) {
   if (version.empty() || model.empty()) return model;

@@ -39,6 +39,10 @@ std::optional<std::string_view> string_view_of(const Json* v);
 /// filtered categories of `results` and carrying `partial`, the content so far.
 [[noreturn]] void filtered_completion(const ResponseShape& shape, const Json& results, std::string partial);
 
+/// Throws BadResponseError "<what> is -1, expected a non-negative integer"
+/// unless `count` is absent, null or a non-negative integer.
+void check_count(const ResponseShape& shape, const Json* count, const std::string& what);
+
 /// Throws BadResponseError unless every token count of `usage` is a
 /// non-negative integer (or null/absent).
 void check_usage(const ResponseShape& shape, const Json& usage);

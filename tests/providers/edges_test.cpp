@@ -3,6 +3,7 @@
 // wire, and the smaller findings of the same probe. The raw bytes that
 // reached a loopback server are asserted; hosts that are not loopback are
 // names under .invalid, reached only through a loopback proxy, or not at all.
+#include "openai_plugins.hpp"
 #include "raw_server.hpp"
 
 #include <catch2/catch.hpp>
@@ -24,25 +25,8 @@ using chainpp::test::Reply;
 
 namespace {
 
-PluginRegistry& registry() {
-  static PluginRegistry r;
-  static bool loaded = (r.load_file(CHAINPP_PLUGIN_DIR "/libchainpp_azure_openai.so"),
-                        r.load_file(CHAINPP_PLUGIN_DIR "/libchainpp_openai.so"), true);
-  (void)loaded;
-  return r;
-}
-
-// Clears the variables the plugins and the transport read, for one test.
-struct CleanEnv {
-  static void clear() {
-    for (const char* v : {"AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN", "OPENAI_API_VERSION",
-                          "OPENAI_API_KEY", "OPENAI_BASE_URL", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY",
-                          "https_proxy", "NO_PROXY", "no_proxy"})
-      unsetenv(v);
-  }
-  CleanEnv() { clear(); }
-  ~CleanEnv() { clear(); }
-};
+PluginRegistry& registry() { return chainpp::test::openai_plugins(); }
+using chainpp::test::CleanEnv;
 
 std::shared_ptr<ChatModel> make(const std::string& provider, const std::string& yaml, const ProviderContext& ctx = {}) {
   ConfigNode root = ConfigNode::parse_yaml(yaml, "app.yaml");
