@@ -709,3 +709,44 @@ TEST_CASE("responses: HTTP errors are typed as for chat completions; a batch is 
                                                   "run the batch with use_responses_api: false and without "
                                                   "Responses-only settings"));
 }
+
+TEST_CASE("responses: callbacks see tokens as they arrive, a 429 is retried, a cancelled call sends nothing") {
+  CleanEnv env;
+  struct Recorder : CallbackHandler {
+    std::vector<std::string> tokens;
+    std::vector<int> retries;
+    Json params;
+    std::optional<UsageMetadata> usage;
+    void on_chat_model_start(const RunInfo&, const Messages&, const Json& p) override { params = p; }
+    void on_llm_new_token(const RunInfo&, const std::string& token, const AIMessageChunk&) override {
+      tokens.push_back(token);
+    }
+    void on_retry(const RunInfo&, int attempt, const std::exception&, double) override { retries.push_back(attempt); }
+    void on_llm_end(const RunInfo&, const AIMessage& m) override { usage = m.usage_metadata; }
+  };
+  const std::string sse = data("stream_text.sse");
+  const std::string limited =
+      "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+  RawServer server({{limited}, {sse_reply(sse), false, true}});
+  auto model = make("openai", "m:\n    provider: openai\n    model: gpt-5.4\n    api_key: k\n    max_retries: 1\n"
+                              "    base_url: " + server.base() + "\n    use_responses_api: true\n    reasoning: {effort: low}\n");
+  auto recorder = std::make_shared<Recorder>();
+  RunConfig config;
+  config.callbacks = {recorder};
+  auto stream = model->stream({HumanMessage("Hello!")}, {}, config);
+  while (stream.next()) {
+  }
+  CHECK(recorder->tokens == std::vector<std::string>{"Hi", " there! How can I assist you today?"});
+  CHECK(recorder->retries == std::vector<int>{1});
+  CHECK(recorder->params.at("reasoning") == Json{{"effort", "low"}});
+  CHECK(recorder->usage == UsageMetadata{37, 11, 48, std::nullopt, 0});
+  CHECK(server.requests().size() == 2);
+  CHECK(body_of(server.requests()[0]) == body_of(server.requests()[1]));
+
+  std::stop_source cancel;
+  cancel.request_stop();
+  RunConfig cancelled;
+  cancelled.stop = cancel.get_token();
+  REQUIRE_THROWS_AS(model->invoke({HumanMessage("Hello!")}, {}, cancelled), CancelledError);
+  CHECK(server.requests().size() == 2);
+}
