@@ -2,6 +2,7 @@
 // completion parsing, SSE + stream-chunk parsing, chunk merging, prompt
 // formatting and callback dispatch. Run by tools/run-bench.sh.
 #include "openai_wire.hpp"
+#include "responses.hpp"
 
 #include <chainpp/callbacks.hpp>
 #include <chainpp/chat_model.hpp>
@@ -128,6 +129,67 @@ void BM_SseStream1000Chunks(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
 }
 BENCHMARK(BM_SseStream1000Chunks);
+
+// A Responses API stream of `n` text deltas, shaped as the specification's
+// streaming transcript (tests/data/openai-responses/stream_text.sse), with
+// the sequence_number and logprobs today's service adds to each event.
+std::string responses_sse_stream(int n) {
+  const std::string resp = R"("id":"resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654","object":"response",)"
+                           R"("created_at":1741290958,"model":"gpt-5.4","error":null,"incomplete_details":null,)";
+  const std::string item = R"("item_id":"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654","output_index":0,)"
+                           R"("content_index":0,)";
+  int seq = 0;
+  auto event = [&](const std::string& type, const std::string& body) {
+    return "event: " + type + "\ndata: {\"type\":\"" + type + "\"," + body + ",\"sequence_number\":" +
+           std::to_string(seq++) + "}\n\n";
+  };
+  std::string out = event("response.created", R"("response":{)" + resp + R"("status":"in_progress","output":[],"usage":null})");
+  out += event("response.in_progress", R"("response":{)" + resp + R"("status":"in_progress","output":[],"usage":null})");
+  out += event("response.output_item.added",
+               R"("output_index":0,"item":{"id":"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654","type":"message",)"
+               R"("status":"in_progress","role":"assistant","content":[]})");
+  out += event("response.content_part.added", item + R"("part":{"type":"output_text","text":"","annotations":[]})");
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    out += event("response.output_text.delta", item + R"("delta":"tok ","logprobs":[])");
+    text += "tok ";
+  }
+  const std::string part = R"({"type":"output_text","text":")" + text + R"(","annotations":[]})";
+  const std::string message = R"({"id":"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654","type":"message",)"
+                              R"("status":"completed","role":"assistant","content":[)" + part + "]}";
+  out += event("response.output_text.done", item + R"("text":")" + text + R"(","logprobs":[])");
+  out += event("response.content_part.done", item + R"("part":)" + part);
+  out += event("response.output_item.done", R"("output_index":0,"item":)" + message);
+  out += event("response.completed", R"("response":{)" + resp + R"("status":"completed","output":[)" + message +
+                                         R"(],"usage":{"input_tokens":37,"output_tokens":)" + std::to_string(n) +
+                                         R"(,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":)" +
+                                         std::to_string(37 + n) + "}}");
+  return out;
+}
+
+// The Responses stream path minus the socket: 4 KiB reads -> SseParser ->
+// ResponsesStreamDecoder (items: the text deltas, the content chunks).
+void BM_ResponsesStream1000Chunks(benchmark::State& state) {
+  const std::string body = responses_sse_stream(1000);
+  constexpr std::size_t read_size = 4096;
+  std::int64_t chunks = 0;
+  for (auto _ : state) {
+    SseParser sse;
+    openai_wire::ResponsesStreamDecoder decoder(openai_wire::ResponseShape{"openai", "", ""});
+    for (std::size_t at = 0; at < body.size(); at += read_size) {
+      sse.feed(std::string_view(body).substr(at, read_size));
+      while (auto e = sse.next()) {
+        const AIMessageChunk chunk = decoder.decode(e->data);
+        chunks += chunk.content.empty() ? 0 : 1;
+        benchmark::DoNotOptimize(chunk);
+      }
+    }
+    if (!decoder.finished()) state.SkipWithError("stream not complete");
+  }
+  state.SetItemsProcessed(chunks);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_ResponsesStream1000Chunks);
 
 // SseParser alone (the same stream and reads), to split the figure above.
 void BM_SseParserOnly1000Chunks(benchmark::State& state) {
