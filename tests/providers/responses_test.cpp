@@ -15,6 +15,7 @@
 #include <chainpp/registry.hpp>
 #include <chainpp/remote_batch.hpp>
 #include <chainpp/sse.hpp>
+#include <chainpp/usage_cost.hpp>
 
 #include "responses.hpp"
 
@@ -749,4 +750,25 @@ TEST_CASE("responses: callbacks see tokens as they arrive, a 429 is retried, a c
   cancelled.stop = cancel.get_token();
   REQUIRE_THROWS_AS(model->invoke({HumanMessage("Hello!")}, {}, cancelled), CancelledError);
   CHECK(server.requests().size() == 2);
+}
+
+TEST_CASE("responses: usage and cost are counted from the Response's usage, by its model") {
+  CleanEnv env;
+  // The official reasoning example: 81 input (0 cached), 1035 output (832 reasoning) tokens of o1-2024-12-17.
+  RawServer server({{json_reply(data("reasoning.response.json"))}});
+  PricingTable prices;
+  prices.set("o1-2024-12-17", ModelPrice{0.015, 0.06, 0.0075});
+  auto cost = std::make_shared<UsageCostHandler>(prices);
+  RunConfig config;
+  config.callbacks = {cost};
+  make("openai", openai_yaml(server.base()))->invoke({HumanMessage("How much wood would a woodchuck chuck?")}, {}, config);
+  const UsageCostHandler::Totals t = cost->totals();
+  CHECK(t.prompt_tokens == 81);
+  CHECK(t.completion_tokens == 1035);
+  CHECK(t.total_tokens == 1116);
+  CHECK(t.cached_tokens == 0);
+  CHECK(t.reasoning_tokens == 832);
+  CHECK(t.successful_requests == 1);
+  CHECK(t.total_cost == Approx(81 * 0.015 / 1000 + 1035 * 0.06 / 1000));
+  CHECK(t.unpriced_models.empty());
 }
