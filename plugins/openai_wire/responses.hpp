@@ -49,7 +49,7 @@ bool choose_responses_api(UseResponsesApi setting, const std::vector<std::string
 
 /// What is wrong with a `reasoning` value, if anything: its member (empty
 /// for the value as a whole) and the message, e.g. {"effort", "'reasoning.effort'
-/// must be none, minimal, low, medium, high or xhigh"}.
+/// must be none, minimal, low, medium, high, xhigh or max"}.
 std::optional<std::pair<std::string, std::string>> reasoning_problem(const Json& reasoning);
 
 /// The JSON body of a Responses request: `model` (left out when empty),

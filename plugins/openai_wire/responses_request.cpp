@@ -137,8 +137,10 @@ std::optional<std::pair<std::string, std::string>> reasoning_problem(const Json&
     std::string_view name;
     std::vector<std::string_view> choices;
   };
-  static const std::array<Member, 2> kMembers{{{"effort", {"none", "minimal", "low", "medium", "high", "xhigh"}},
-                                               {"summary", {"auto", "concise", "detailed"}}}};
+  // The specification's enums (not every model takes every value).
+  static const std::array<Member, 2> kMembers{
+      {{"effort", {"none", "minimal", "low", "medium", "high", "xhigh", "max"}},
+       {"summary", {"auto", "concise", "detailed"}}}};
   for (const auto& [key, value] : reasoning.as_object()) {
     const auto row = std::find_if(kMembers.begin(), kMembers.end(), [&](const Member& m) { return m.name == key; });
     if (row == kMembers.end()) return std::pair{key, "'reasoning' takes effort and summary, not '" + key + "'"};

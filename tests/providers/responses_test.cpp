@@ -132,7 +132,7 @@ TEST_CASE("responses: settings are read and checked at load, where they are") {
   CHECK(load_error("openai", openai_yaml(base, "    use_responses_api: sometimes\n")) ==
         "app.yaml:7:24: 'use_responses_api' must be true, false or auto");
   CHECK(load_error("openai", openai_yaml(base, "    reasoning: {effort: huge}\n")) ==
-        "app.yaml:7:25: 'reasoning.effort' must be none, minimal, low, medium, high or xhigh");
+        "app.yaml:7:25: 'reasoning.effort' must be none, minimal, low, medium, high, xhigh or max");
   CHECK(load_error("openai", openai_yaml(base, "    reasoning:\n      summary: long\n")) ==
         "app.yaml:8:16: 'reasoning.summary' must be auto, concise or detailed");
   CHECK(load_error("openai", openai_yaml(base, "    reasoning:\n      budget: 3\n")) ==
@@ -369,9 +369,9 @@ TEST_CASE("responses: options without an equivalent are refused before anything 
                          Catch::Matchers::Message("'stop' has no equivalent in the Responses API: leave it unset for "
                                                   "this model (or set use_responses_api: false)"));
   CallOptions bad;
-  bad.reasoning = Json{{"effort", "max"}};
+  bad.reasoning = Json{{"effort", "extreme"}};
   REQUIRE_THROWS_MATCHES(model->invoke({HumanMessage("x")}, bad), InputError,
-                         Catch::Matchers::Message("'reasoning.effort' must be none, minimal, low, medium, high or xhigh"));
+                         Catch::Matchers::Message("'reasoning.effort' must be none, minimal, low, medium, high, xhigh or max"));
   CHECK(server.connections() == 0);
 }
 
