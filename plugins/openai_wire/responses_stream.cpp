@@ -122,11 +122,10 @@ void ResponsesStreamDecoder::Impl::complete_from(const Json& response, AIMessage
     if (std::find(done_items_.begin(), done_items_.end(), position) == done_items_.end())
       merge_metadata(chunk.response_metadata, responses::item_metadata(shape_, item, where));
     if (item.value("type", "") != "function_call") continue;
-    // A call is found by its item id, else by its place among the calls.
-    const std::string id = responses::string_member(shape_, item, "id", where);
-    int call = id.empty() ? -1 : call_at(-1, id);
+    // A call is found by its place in the output, or by its item id.
+    const int call = call_at(position, responses::string_member(shape_, item, "id", where));
     if (call < 0) {
-      AIMessageChunk started = call_started(item, -1, where);
+      AIMessageChunk started = call_started(item, position, where);
       for (ToolCallChunk& piece : started.tool_call_chunks) chunk.tool_call_chunks.push_back(std::move(piece));
       continue;
     }

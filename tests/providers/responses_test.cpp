@@ -563,6 +563,14 @@ TEST_CASE("responses: a function call stream joins its argument deltas to the ca
   CHECK(m == openai_wire::parse_response(response.dump(), kShape));
   CHECK(m.tool_calls.size() == 1);
 
+  // A stream that only announces the response: the terminal event brings the whole call.
+  const auto bare = decode_all(event(Json{{"type", "response.created"}, {"response", in_progress}}.dump()) +
+                               event(Json{{"type", "response.completed"}, {"response", response}}.dump()));
+  REQUIRE(bare.size() == 2);
+  CHECK(bare[1].tool_call_chunks ==
+        std::vector<ToolCallChunk>{{"get_current_weather", args, "call_unLAR8MvFNptuiZK6K6HCy5k", 0}});
+  CHECK(merged(bare) == m);
+
   // A delta for a call nobody announced is an error, never a guess.
   ResponsesStreamDecoder decoder(kShape);
   REQUIRE_THROWS_MATCHES(
