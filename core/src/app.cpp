@@ -181,6 +181,7 @@ void create_models(detail::AppState& st, const AppOptions& options) {
     ctx.model_name = name;
     ctx.config_dir = st.base_dir;
     ctx.azure_ad_token_provider = options.azure_ad_token_provider;
+    ctx.token_credential = options.token_credential;
     std::shared_ptr<ChatModel> created;
     try {
       created = st.registry->create(p, model, ctx);

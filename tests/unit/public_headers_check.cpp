@@ -6,6 +6,7 @@
 #include <chainpp/callbacks.hpp>
 #include <chainpp/chat_model.hpp>
 #include <chainpp/config.hpp>
+#include <chainpp/credentials.hpp>
 #include <chainpp/data_files.hpp>
 #include <chainpp/diagnostics.hpp>
 #include <chainpp/errors.hpp>

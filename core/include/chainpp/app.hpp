@@ -30,6 +30,7 @@
 namespace chainpp {
 
 class PluginRegistry;
+class TokenCredential;
 
 /// What a host adds to a configuration file.
 struct CHAINPP_API AppOptions {
@@ -40,6 +41,8 @@ struct CHAINPP_API AppOptions {
   bool use_default_plugin_dirs = true;
   /// Passed to every provider factory (see ProviderContext).
   std::function<std::string()> azure_ad_token_provider;
+  /// Passed to every provider factory (see ProviderContext::token_credential).
+  std::shared_ptr<TokenCredential> token_credential;
   /// The registry to load plugins into; default: one owned by the App.
   std::shared_ptr<PluginRegistry> registry;
 };

@@ -68,6 +68,8 @@ struct CHAINPP_API TransportOptions {
   /// (keep-alive comments do not count); see HttpBodyStream::read_since_event.
   std::chrono::milliseconds stream_idle_timeout{120000};
   int max_retries = 2;                             ///< so at most 3 attempts
+  /// Statuses retried besides RetryPolicy::should_retry's (IMDS: 404 and 410 while it starts).
+  std::vector<int> retry_statuses;
   double max_retry_after_seconds = 60;             ///< longer server delays end the retries
   double initial_backoff_seconds = 0.5;            ///< backoff = min(initial * 2^n, max) * jitter
   double max_backoff_seconds = 8;

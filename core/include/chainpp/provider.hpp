@@ -16,6 +16,8 @@
 
 namespace chainpp {
 
+class TokenCredential;
+
 /// What the host passes to a provider factory besides the model's config node:
 /// things YAML cannot express, and where the model comes from.
 struct CHAINPP_API ProviderContext {
@@ -23,6 +25,9 @@ struct CHAINPP_API ProviderContext {
   std::string config_dir;  ///< directory of the configuration file, for relative paths
   /// Returns a Microsoft Entra ID bearer token (azure_openai); empty when unset.
   std::function<std::string()> azure_ad_token_provider;
+  /// A Microsoft Entra ID credential (chainpp/credentials.hpp) whose tokens
+  /// are sent as `Authorization: Bearer` (azure_openai, openai); nullptr when unset.
+  std::shared_ptr<TokenCredential> token_credential;
 };
 
 /// Builds a model from its configuration (the map under `models.<name>`, with

@@ -137,7 +137,8 @@ Exchange HttpClient::Impl::run(const HttpRequest& request, const TransportOption
         const std::string error_body = read_whole_body(*body, *head, request.provider, o, attempt);
         settle();
         error = make_http_error(request.provider, status, error_headers, error_body, attempt);
-        may_retry = RetryPolicy::should_retry(status, error_headers);
+        may_retry = RetryPolicy::should_retry(status, error_headers) ||
+                    std::find(o.retry_statuses.begin(), o.retry_statuses.end(), status) != o.retry_statuses.end();
       } catch (const Poco::Exception& e) {
         if (watch->fired()) throw_network(request.provider, target, cancelled, attempt);
         const bool got_status = phase == Phase::body;

@@ -9,37 +9,45 @@
 
 #include <functional>
 
-namespace chainpp::http {
+namespace chainpp {
+
+namespace {
+
+// libchainpp_tls.so, loaded on first use from the directory of this library
+// (else the loader's search path) and never unloaded; nullptr and why when
+// it cannot be loaded.
+std::pair<void*, std::string> tls_library() {
+  static const auto lib = []() -> std::pair<void*, std::string> {
+    std::string path = detail::kTlsLibrary;
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&tls_library), &info) != 0 && info.dli_fname) {
+      const std::string self = info.dli_fname;
+      if (const auto slash = self.rfind('/'); slash != std::string::npos) path = self.substr(0, slash + 1) + path;
+    }
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle && path != detail::kTlsLibrary) handle = dlopen(detail::kTlsLibrary, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) return {nullptr, dlerror()};
+    return {handle, {}};
+  }();
+  return lib;
+}
+
+}  // namespace
+
+void* detail::tls_symbol(const char* name, const char* what) {
+  const auto lib = tls_library();
+  void* symbol = lib.first ? dlsym(lib.first, name) : nullptr;
+  if (!symbol)
+    throw ConfigError(std::string(what) + " needs TLS support, which could not be loaded: " +
+                      (lib.first ? std::string(dlerror()) : lib.second));
+  return symbol;
+}
+
+namespace http {
 
 Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
 }
-
-namespace {
-
-// The HTTPS session factory of libchainpp_tls.so, loaded on first use from
-// the directory of this library (else the loader's search path) and never
-// unloaded. Throws ConfigError when TLS support is not installed.
-detail::NewTlsSession new_tls_session() {
-  static const auto factory = []() -> std::pair<detail::NewTlsSession, std::string> {
-    std::string path = detail::kTlsLibrary;
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&new_tls_session), &info) != 0 && info.dli_fname) {
-      const std::string self = info.dli_fname;
-      if (const auto slash = self.rfind('/'); slash != std::string::npos) path = self.substr(0, slash + 1) + path;
-    }
-    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib && path != detail::kTlsLibrary) lib = dlopen(detail::kTlsLibrary, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) return {nullptr, dlerror()};
-    void* symbol = dlsym(lib, detail::kNewTlsSessionSymbol);
-    if (!symbol) return {nullptr, dlerror()};
-    return {reinterpret_cast<detail::NewTlsSession>(symbol), {}};
-  }();
-  if (!factory.first) throw ConfigError("https:// needs TLS support, which could not be loaded: " + factory.second);
-  return factory.first;
-}
-
-}  // namespace
 
 Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, std::chrono::milliseconds connect,
                                    std::chrono::milliseconds read_timeout) {
@@ -66,7 +74,7 @@ Connection ConnectionPool::acquire(const Target& t, const TransportOptions& o, s
   }
   if (!c.session) {
     if (t.scheme == "https") {
-      c.session.reset(new_tls_session()(t.host, t.port, o.verify_tls, o.ca_file));
+      c.session.reset(reinterpret_cast<detail::NewTlsSession>(detail::tls_symbol(detail::kNewTlsSessionSymbol, "https://"))(t.host, t.port, o.verify_tls, o.ca_file));
     } else {
       c.session = std::make_unique<Poco::Net::HTTPClientSession>(t.host, t.port);
     }
@@ -113,4 +121,6 @@ void ConnectionPool::clear() {
   idle_.clear();
 }
 
-}  // namespace chainpp::http
+}  // namespace http
+
+}  // namespace chainpp
