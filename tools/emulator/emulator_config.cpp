@@ -140,6 +140,7 @@ Config parse_config(const std::string& yaml, const std::string& source) {
     if (auto answers = root["answers"]) {
       for (const auto& a : answers) c.answers.push_back(parse_answer(a, source));
     }
+    if (auto identity = root["identity"]) c.identity = parse_identity(identity, source);
     if (auto cycle = root["cycle"]) {
       for (const auto& a : cycle) c.cycle.push_back(parse_answer(a, source));
     }

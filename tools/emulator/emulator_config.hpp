@@ -1,5 +1,7 @@
 #pragma once
 // The emulator's configuration: deployments, credentials and scripted answers.
+#include "identity.hpp"
+
 #include <map>
 #include <optional>
 #include <regex>
@@ -62,6 +64,7 @@ struct Config {
   std::map<std::string, Deployment> deployments;
   std::vector<Answer> answers;
   std::vector<Answer> cycle;
+  IdentityConfig identity;
 };
 
 /// Parses YAML text; throws std::runtime_error with "file:line:col: message".

@@ -15,9 +15,6 @@
 
 namespace emulator {
 
-namespace {
-
-// The faults of a spec such as "429-then-ok:2, slow-stream:50"; throws on an unknown one.
 std::vector<Fault> parse_faults(const std::string& spec) {
   std::vector<Fault> faults;
   std::stringstream in(spec);
@@ -52,8 +49,6 @@ std::vector<Fault> parse_faults(const std::string& spec) {
   }
   return faults;
 }
-
-}  // namespace
 
 bool Handler::inject_faults(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
                             const std::string& api_version, std::vector<Fault>& active) {

@@ -11,8 +11,10 @@
 //   schema_values.cpp  values generated from a JSON schema, and their check
 //   tool_calls.cpp     the tool calls of an answer: tool_choice, declared tools, valid arguments
 //   validation.cpp     the checks of a request: api-version, the request schema, semantic rules
+//   identity.cpp       the Entra ID token, App Service and IMDS endpoints
 #include "batches.hpp"
 #include "emulator_config.hpp"
+#include "identity.hpp"
 
 #include <chainpp/json.hpp>
 
@@ -68,7 +70,11 @@ struct State {
   std::set<std::string> peers;
   std::map<std::string, long> fault_counts;
   std::deque<chainpp::Json> recorded;
+  IssuedTokens tokens;  // of the identity endpoints
 };
+
+// The faults of a spec such as "429-then-ok:2, slow-stream:50"; throws on an unknown one.
+std::vector<Fault> parse_faults(const std::string& spec);
 
 // The protocol a request speaks: Azure OpenAI's paths or OpenAI's.
 enum class Dialect { azure, openai };
@@ -120,6 +126,11 @@ private:
   static std::string query_parameter(const Poco::URI& uri, const std::string& name);
   // The request's line on stderr (unless quiet).
   void log(const Poco::Net::HTTPServerRequest& request);
+
+  // ---- the identity endpoints (identity.cpp)
+  // Serves the Entra ID token, App Service and IMDS endpoints; false for another path.
+  bool serve_identity(const Poco::URI& uri, const std::string& path, const std::string& body,
+                      Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
 
   // ---- the control endpoints (control.cpp)
   // Gives the request its ids; counts and records it unless a batch sent it.

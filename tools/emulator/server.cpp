@@ -58,6 +58,7 @@ void Handler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HT
 
 void Handler::serve(const Poco::URI& uri, const std::string& path, const std::string& body,
                     Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+  if (serve_identity(uri, path, body, request, response)) return;
   if (Batches::handles(path)) {
     dialect_ = Dialect::azure;
     if (!authorized(request, response)) return;
@@ -214,6 +215,14 @@ bool Handler::authorized(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPS
   if (credential.empty() && request.has("Authorization")) {
     const std::string& auth = request.get("Authorization");
     if (auth.rfind("Bearer ", 0) == 0) credential = auth.substr(7);
+  }
+  // A token of the identity endpoints: accepted until it expires.
+  if (const auto issued = state_.tokens.status(credential); issued != IssuedTokens::Status::unknown) {
+    if (issued == IssuedTokens::Status::valid) return true;
+    send_error(response, 401, "401",
+               "Unauthorized. Access token is missing, invalid, audience is incorrect "
+               "(https://cognitiveservices.azure.com), or have expired.");
+    return false;
   }
   const auto& keys = state_.config.api_keys;
   const bool known =
