@@ -22,6 +22,8 @@ void add_credentials(const AzureSettings& azure, HttpHeaders& headers) {
       throw AuthenticationError("azure_openai: the Entra ID token provider returned an empty token",
                                 ProviderErrorInfo{"azure_openai", 0, "", "", "", 0, {}, {}});
     headers.emplace_back("Authorization", "Bearer " + token);
+  } else if (azure.token_auth) {
+    openai_wire::add_bearer(azure.token_auth, headers);
   } else if (!azure.ad_token.empty()) {
     headers.emplace_back("Authorization", "Bearer " + azure.ad_token);
   } else {
@@ -41,6 +43,7 @@ public:
     Json j{{"provider", provider()}, {"azure_deployment", azure_.deployment}, {"azure_endpoint", azure_.endpoint}};
     if (!azure_.api_version.empty()) j.set("api_version", azure_.api_version);
     if (azure_.use_v1_api) j.set("use_v1_api", true);
+    if (!azure_.token_auth.kind.empty()) j.set("azure_credential", azure_.token_auth.kind);
     const Json common = openai_wire::common_settings_config(settings());
     for (const auto& [k, v] : common.as_object()) j.set(k, v);
     return j;
@@ -99,6 +102,7 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
   for (const char* k : {"provider", "azure_deployment", "deployment_name", "azure_endpoint", "api_key",
                         "azure_ad_token", "api_version", "openai_api_version", "use_v1_api"})
     keys.emplace_back(k);
+  for (const auto& k : openai_wire::token_auth_keys()) keys.push_back(k);
   node.check_keys(keys);
 
   AzureSettings a;
@@ -129,9 +133,17 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
   // A credential written in the configuration wins over one from the environment.
   if (node.contains("api_key")) a.ad_token.clear();
   if (node.contains("azure_ad_token")) a.api_key.clear();
-  if (!a.token_provider && a.api_key.empty() && a.ad_token.empty())
+  // A credential in the file wins over `azure_credential`, which wins over the environment's.
+  const bool key_in_file = node.contains("api_key") || node.contains("azure_ad_token");
+  if (node.contains("azure_credential") && !key_in_file) {
+    a.api_key.clear();
+    a.ad_token.clear();
+  }
+  if (!a.token_provider && !ctx.token_credential && !node.contains("azure_credential") && a.api_key.empty() &&
+      a.ad_token.empty())
     node.fail("azure_openai has no credential: set the environment variable AZURE_OPENAI_API_KEY (or "
-              "AZURE_OPENAI_AD_TOKEN for Microsoft Entra ID), or 'api_key' / 'azure_ad_token' in the configuration");
+              "AZURE_OPENAI_AD_TOKEN for Microsoft Entra ID), or 'api_key' / 'azure_ad_token' / 'azure_credential' "
+              "in the configuration");
 
   check_credential(node, "api_key", "AZURE_OPENAI_API_KEY", a.api_key);
   check_credential(node, "azure_ad_token", "AZURE_OPENAI_AD_TOKEN", a.ad_token);
@@ -139,6 +151,8 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
                  {"azure_openai", "azure_endpoint", "AZURE_OPENAI_ENDPOINT", true,
                   "https://YOUR-RESOURCE.openai.azure.com"});
   CommonSettings common = openai_wire::parse_common_settings(node);
+  a.token_auth = openai_wire::parse_token_auth(node, ctx, common.transport, "azure_openai", !a.token_provider,
+                                               !key_in_file);
   if (common.model_name.empty()) common.model_name = a.deployment;
   return std::make_shared<AzureChatOpenAI>(std::move(common), std::move(a));
 }

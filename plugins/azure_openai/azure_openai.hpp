@@ -2,6 +2,7 @@
 // Internal to the azure_openai plugin: the Azure settings of a model, shared by
 // its chat calls (azure_openai.cpp) and its Batch API service (azure_batch.cpp).
 #include "chat_completions_model.hpp"
+#include "token_auth.hpp"
 
 #include <chainpp/http.hpp>
 #include <chainpp/remote_batch.hpp>
@@ -20,10 +21,11 @@ struct AzureSettings {
   std::string api_key;
   std::string ad_token;
   std::function<std::string()> token_provider;
+  openai_wire::TokenAuth token_auth;  ///< the host's TokenCredential or `azure_credential`
 };
 
 /// Adds the one credential header of a request: `Authorization: Bearer` from
-/// the token provider or the Entra ID token, else `api-key`.
+/// the token provider, the TokenCredential or the Entra ID token, else `api-key`.
 void add_credentials(const AzureSettings& azure, HttpHeaders& headers);
 
 /// The Batch API service (/openai/files, /openai/batches) of a model with these

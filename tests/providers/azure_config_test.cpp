@@ -96,7 +96,7 @@ TEST_CASE("azure_openai: configuration errors name the problem, where it is, and
                            "    azure_endpoint: https://x\n    api_version: v\n"),
                       "app.yaml:3:5: azure_openai has no credential: set the environment variable "
                       "AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN for Microsoft Entra ID), or 'api_key' / "
-                      "'azure_ad_token' in the configuration");
+                      "'azure_ad_token' / 'azure_credential' in the configuration");
   REQUIRE_THROWS_WITH(make("models:\n  m:\n    provider: azure_openai\n    azure_deployment: d\n"
                            "    azure_endpoint: x.openai.azure.com\n    api_version: v\n    api_key: k\n"),
                       "app.yaml:5:21: azure_openai: azure_endpoint 'x.openai.azure.com' must start with http:// or https:// "
