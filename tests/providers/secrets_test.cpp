@@ -2,16 +2,23 @@
 // the tracer, the CLI's outputs and the configuration dump, run with a
 // sentinel key that must appear nowhere in what they produce.
 #include "emulator_process.hpp"
+#include "entra_env.hpp"
 #include "run_command.hpp"
+#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <chainpp/config.hpp>
+#include <chainpp/credentials.hpp>
 #include <chainpp/errors.hpp>
 #include <chainpp/registry.hpp>
 #include <chainpp/tracer.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <thread>
 
 using namespace chainpp;
 using chainpp::test::EmulatorProcess;
@@ -173,4 +180,104 @@ TEST_CASE("configuration errors about a credential never print its value") {
   } catch (const ConfigError& e) {
     REQUIRE(std::string(e.what()).find("SENTINEL") == std::string::npos);
   }
+}
+
+TEST_CASE("no error, trace or dump of the Entra ID credentials holds a secret, token, assertion or key") {
+  using chainpp::test::EntraEnv;
+  using chainpp::test::TempDir;
+  using chainpp::test::write_file;
+  TempDir dir("chainpp_secrets_entra");
+  const std::string secret = "SENTINEL-SECRET-c41d";
+  const std::string header = "SENTINEL-IDHEADER-77e2";
+  write_file(dir.path("emu.yaml"), "deployments:\n  gpt-4o: {model: gpt-4o, version: '1'}\nidentity: {client_secret: " +
+                                       secret + ", identity_header: " + header + ", token_lifetime: 1}\n");
+  write_file(dir.path("emu500.yaml"), "identity: {client_secret: " + secret + ", fault: '500'}\n");
+  EmulatorProcess emu({"--config", dir.path("emu.yaml"), "--quiet"});
+  EmulatorProcess emu500({"--config", dir.path("emu500.yaml"), "--quiet"});
+  const std::string pem = dir.path("client.pem");
+  const std::string key = read_file(CHAINPP_SOURCE_DIR "/tests/data/tls/key.pem");
+  write_file(pem, read_file(CHAINPP_SOURCE_DIR "/tests/data/tls/cert.pem") + key);
+  const std::string key_line = key.substr(key.find('\n') + 1, 40);  // a piece of the key's base64
+  std::vector<std::string> seen;
+  auto expect_error = [&](const std::function<void()>& call) {
+    try {
+      call();
+      FAIL("no error");
+    } catch (const std::exception& e) {
+      seen.push_back(e.what());
+    }
+  };
+  const std::vector<std::string> scope = {kCognitiveServicesScope};
+  CredentialOptions fast;
+  fast.transport.max_retries = 0;
+  {
+    EntraEnv env(emu.base_url());
+    // A wrong secret, and the right one meeting a 500.
+    expect_error([&] { ClientSecretCredential("t", "c", secret + "-wrong", fast).get_token(scope); });
+    env.set("AZURE_AUTHORITY_HOST", emu500.base_url());
+    expect_error([&] { ClientSecretCredential("t", "c", secret, fast).get_token(scope); });
+    // A certificate's assertion meeting a 500; a key without its certificate.
+    expect_error([&] { ClientCertificateCredential("t", "c", pem, fast).get_token(scope); });
+    write_file(dir.path("key-only.pem"), key);
+    expect_error([&] { ClientCertificateCredential("t", "c", dir.path("key-only.pem"), fast); });
+    // A federated token the endpoint refuses (its audience).
+    env.set("AZURE_AUTHORITY_HOST", emu.base_url());
+    write_file(dir.path("federated"), "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4IiwiZXhwIjo5OTk5OTk5OTk5fQ.SENTINEL-FEDERATED");
+    expect_error([&] { WorkloadIdentityCredential("t", "c", dir.path("federated"), fast).get_token(scope); });
+    // A wrong App Service identity header.
+    env.set("IDENTITY_ENDPOINT", emu.base_url() + "/msi/token");
+    env.set("IDENTITY_HEADER", header + "-wrong");
+    expect_error([&] { ManagedIdentityCredential(fast).get_token(scope); });
+    env.unset("IDENTITY_ENDPOINT");
+    // az printing a token in output that is not JSON.
+    write_file(env.bin() + "/az", "#!/bin/sh\necho 'SENTINEL-CLI-TOKEN is here'\n");
+    ::chmod((env.bin() + "/az").c_str(), 0755);
+    expect_error([&] { AzureCliCredential().get_token(scope); });
+    // The default chain with a wrong secret in the environment.
+    env.set("AZURE_TENANT_ID", "t");
+    env.set("AZURE_CLIENT_ID", "c");
+    env.set("AZURE_CLIENT_SECRET", secret + "-wrong");
+    env.set("AZURE_POD_IDENTITY_AUTHORITY_HOST", chainpp::test::closed_loopback_url());
+    expect_error([&] { DefaultAzureCredential(fast).get_token(scope); });
+
+    // An expired token of the emulator sent to a chat endpoint: the 401 does not repeat it.
+    const std::string token = ClientSecretCredential("t", "c", secret).get_token(scope).token;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    expect_error([&] { model(emu, "gpt-4o", "", "azure_ad_token: " + token)->invoke({HumanMessage("Hi")}); });
+    REQUIRE(seen.back().find("401") != std::string::npos);
+    for (const auto& text : seen) {
+      CAPTURE(text);
+      REQUIRE(text.find(token) == std::string::npos);
+    }
+  }
+  REQUIRE(seen.size() == 9);
+  for (const auto& text : seen) {
+    CAPTURE(text);
+    REQUIRE(text.find("SENTINEL") == std::string::npos);
+    REQUIRE(text.find("eyJ") == std::string::npos);  // no JWT (assertion or federated token)
+    REQUIRE(text.find(key_line) == std::string::npos);
+    REQUIRE(text.find("PRIVATE KEY") == std::string::npos);
+  }
+
+  // The CLI with a trace: neither the secret nor the token it got appears.
+  write_file(dir.path("app.yaml"), "models:\n  m:\n    provider: azure_openai\n    azure_deployment: gpt-4o\n"
+                                   "    azure_endpoint: " + emu.base_url() + "\n    api_version: 2024-10-21\n"
+                                   "    azure_credential: environment\n"
+                                   "prompts:\n  p: {messages: [[human, \"{input}\"]]}\n"
+                                   "pipelines:\n  ok: {steps: [{prompt: p}, {model: m}]}\n"
+                                   "callbacks: [{type: trace, path: " + dir.path("trace.jsonl") + "}]\n");
+  emu.reset();
+  auto r = run_command(CHAINPP_CLI, {"run", dir.path("app.yaml"), "--pipeline", "ok", "--json", "--input", "input=Hello"},
+                       "", "CHAINPP_CREDENTIALS_LOOPBACK_ONLY=1 AZURE_AUTHORITY_HOST=" + emu.base_url() +
+                               " AZURE_TENANT_ID=t AZURE_CLIENT_ID=c AZURE_CLIENT_SECRET=" + secret +
+                               " CHAINPP_PLUGIN_PATH=" CHAINPP_PLUGIN_DIR);
+  REQUIRE(r.code == 0);
+  const Json sent = emu.requests();
+  REQUIRE(sent.size() == 2);
+  const std::string bearer = sent[1]["headers"]["Authorization"].as_string();
+  REQUIRE(bearer.rfind("Bearer emu-entra-", 0) == 0);
+  const std::string all = r.out + r.err + read_file(dir.path("trace.jsonl"));
+  REQUIRE(all.find("emulator's answer to: Hello") != std::string::npos);
+  REQUIRE(all.find("SENTINEL") == std::string::npos);
+  REQUIRE(all.find(bearer.substr(7)) == std::string::npos);
 }
