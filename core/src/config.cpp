@@ -184,6 +184,21 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best;
 }
 
+ConfigNode overlay(const ConfigNode& base, const ConfigNode& over) {
+  if (!base.is_map() || !over.is_map()) return over;
+  auto data = std::make_shared<ConfigData>();
+  data->kind = ConfigNode::Kind::map;
+  data->location = base.location();
+  data->path = base.path();
+  for (const auto& [key, value] : base.entries()) {
+    const ConfigNode* replacement = over.find(key);
+    data->entries.push_back({key, base.key_location(key), replacement ? overlay(value, *replacement) : value});
+  }
+  for (const auto& [key, value] : over.entries())
+    if (!base.contains(key)) data->entries.push_back({key, over.key_location(key), value});
+  return ConfigData::wrap(std::move(data));
+}
+
 ConfigNode::ConfigNode() : d_(null_data()) {}
 ConfigNode::ConfigNode(std::shared_ptr<const detail::ConfigData> data) : d_(std::move(data)) {}
 

@@ -56,9 +56,11 @@ TEST_CASE("bad input: command-line arguments exit 2 with one clear line", "[bad_
       {"an unknown command", {"frobnicate"}, "chainpp: unknown command 'frobnicate'\n" + usage_line, true},
       {"an option instead of a command", {"--pipeline", "x"}, "chainpp: unknown command '--pipeline'\n" + usage_line,
        true},
-      {"no CONFIG", {"run"}, "chainpp run: expected one CONFIG argument (see chainpp run --help)\n"},
-      {"two CONFIGs", {"chat", fake_yaml, fake_yaml},
-       "chainpp chat: expected one CONFIG argument (see chainpp chat --help)\n"},
+      {"no CONFIG", {"run"},
+       "chainpp run: no configuration: pass CONFIG or --config FILE, set CHAINPP_CONFIG, or create ./chainpp.yaml "
+       "or $XDG_CONFIG_HOME/chainpp/config.yaml (see chainpp run --help)\n"},
+      {"two CONFIGs", {"run", fake_yaml, fake_yaml},
+       "chainpp run: expected at most one CONFIG argument, got 2 (see chainpp run --help)\n"},
       {"an unknown option", {"run", fake_yaml, "--bogus"},
        "chainpp run: Unknown option specified: bogus (see chainpp run --help)\n"},
       {"an option of another command", {"validate", fake_yaml, "--pipeline", "translate"},
@@ -114,7 +116,10 @@ TEST_CASE("bad input: command-line arguments exit 2 with one clear line", "[bad_
   };
   for (const auto& row : rows) {
     DYNAMIC_SECTION(row.name) {
-      const auto r = chainpp::test::run_command(CHAINPP_CLI, row.args, "", "-u CHAINPP_PLUGIN_PATH");
+      // no configuration of the user's: none in CHAINPP_CONFIG or XDG_CONFIG_HOME
+      const auto r = chainpp::test::run_command(CHAINPP_CLI, row.args, "",
+                                                "-u CHAINPP_PLUGIN_PATH -u CHAINPP_CONFIG XDG_CONFIG_HOME=" +
+                                                    chainpp::test::shell_quote(directory));
       if (row.prefix)
         CHECK(r.err.substr(0, row.err.size()) == row.err);
       else

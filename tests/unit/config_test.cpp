@@ -129,6 +129,24 @@ TEST_CASE("config: built from JSON in code") {
                                {"responses", Json::array({"hi", "there"})}});
 }
 
+TEST_CASE("config: overlay lays settings on a loaded file, each keeping its location") {
+  auto base = ConfigNode::parse_yaml("models:\n  x:\n    provider: fake\n    temperature: 1\n  y: {provider: fake}\n",
+                                     "app.yaml");
+  auto over = ConfigNode::from_json(Json{{"models", Json{{"x", Json{{"temperature", 0}, {"echo", true}}}}}}, "-o");
+  ConfigNode merged = overlay(base, over);
+  CHECK(merged.at("models").keys() == std::vector<std::string>{"x", "y"});
+  const ConfigNode& x = merged.at("models").at("x");
+  CHECK(x.keys() == std::vector<std::string>{"provider", "temperature", "echo"});
+  CHECK(x.location().to_string() == "app.yaml:3:5");
+  CHECK(x.at("provider").location().to_string() == "app.yaml:3:15");
+  CHECK(x.get_double("temperature") == 0);
+  CHECK(x.at("temperature").location().to_string() == "-o");
+  CHECK(x.at("echo").path() == "models.x.echo");
+  REQUIRE_THROWS_WITH(x.check_keys({"provider", "temperature"}), "-o: unknown key 'echo' in models.x (valid keys: "
+                                                                   "provider, temperature)");
+  CHECK(overlay(base.at("models").at("y"), ConfigNode::from_json(Json("z"))).as_string() == "z");
+}
+
 TEST_CASE("config: hostile input is refused, not expanded") {
   std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
   char prev = 'a';

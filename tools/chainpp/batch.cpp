@@ -83,7 +83,7 @@ private:
 };
 
 int batch_command(const Options& opts, const std::vector<std::string>& args) {
-  const std::string config_path = only_config(args, "batch");
+  const std::string config_path = only_config(opts, args, "batch");
   for (const char* required : {"inputs", "output"})
     if (value_of(opts, required).empty())
       throw UsageError(std::string("chainpp batch: --") + required + " FILE is required (see chainpp batch --help)");

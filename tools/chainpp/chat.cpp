@@ -1,9 +1,11 @@
-// chainpp chat CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]:
-// one exchange with a model of CONFIG, or a conversation read line by line.
+// chainpp chat [-m MODEL] [-s TEXT] [MESSAGE...]: one exchange with a model,
+// or a conversation read line by line; the model comes from a configuration
+// or from the environment alone (see load_model_app).
 #include "commands.hpp"
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,9 +17,16 @@ using Poco::Util::OptionSet;
 
 OptionSet chat_options() {
   OptionSet set;
-  set.addOption(valued("model", "NAME", "the model to talk to (default: the only one)"));
-  set.addOption(valued("system", "TEXT", "a system message to start the conversation"));
-  set.addOption(valued("message", "TEXT", "send one message, print the reply and exit"));
+  set.addOption(valued("model", "NAME",
+                       "a model of the configuration, or a deployment (model) of its provider or the "
+                       "environment's",
+                       "m"));
+  set.addOption(valued("system", "TEXT", "a system message to start the conversation", "s"));
+  set.addOption(valued("message", "TEXT", "send one message, print the reply and exit (as MESSAGE does)"));
+  set.addOption(valued("temperature", "T", "the model's temperature for these calls"));
+  set.addOption(valued("max-tokens", "N", "the most tokens a reply may have"));
+  set.addOption(valued("option", "KEY=VALUE", "any setting of the model, written as in YAML (repeatable)", "o")
+                    .repeatable(true));
   set.addOption(stream_flag("print replies as they arrive"));
   set.addOption(json_flag("print each reply as one JSON object"));
   set.addOption(usage_flag("print token totals and the cost at the end"));
@@ -41,20 +50,35 @@ chainpp::AIMessage reply(const chainpp::ChatModel& model, const chainpp::Message
   return message;
 }
 
+/// Whether `arg` is a configuration given as the first argument (the form
+/// `chainpp chat CONFIG`, the same as --config CONFIG): an existing .yaml or
+/// .yml file.
+bool is_config_argument(const std::string& arg) {
+  const std::filesystem::path path(arg);
+  std::error_code ec;
+  return (path.extension() == ".yaml" || path.extension() == ".yml") && std::filesystem::is_regular_file(path, ec);
+}
+
 int chat_command(const Options& opts, const std::vector<std::string>& args) {
-  const std::string config_path = only_config(args, "chat");
-  chainpp::App app = chainpp::load_app(config_path);
-  const std::string name = choose(value_of(opts, "model"), app.model_names(), "model", "--model", config_path);
-  chainpp::ChatModelPtr model = app.model(name);
-  chainpp::RunConfig config = app.run_config();
+  std::vector<std::string> words = args;
+  std::string config_arg;
+  if (!words.empty() && is_config_argument(words.front())) {
+    config_arg = words.front();
+    words.erase(words.begin());
+  }
+  if (!words.empty() && has(opts, "message"))
+    throw UsageError("chainpp chat: give the message once, as MESSAGE or with --message");
+  ModelApp chosen = load_model_app(opts, config_arg);
+  chainpp::ChatModelPtr model = chosen.app.model(chosen.model);
+  chainpp::RunConfig config = chosen.app.run_config();
   std::shared_ptr<chainpp::UsageCostHandler> usage;
-  if (has(opts, "usage")) usage = usage_handler(app, config);
+  if (has(opts, "usage")) usage = usage_handler(chosen.app, config);
   const bool stream = has(opts, "stream"), json = has(opts, "json");
 
   chainpp::Messages history;
   if (has(opts, "system")) history.push_back(chainpp::SystemMessage(value_of(opts, "system")));
-  if (has(opts, "message")) {
-    history.push_back(chainpp::HumanMessage(value_of(opts, "message")));
+  if (has(opts, "message") || !words.empty()) {
+    history.push_back(chainpp::HumanMessage(has(opts, "message") ? value_of(opts, "message") : chainpp::join(words, " ")));
     reply(*model, history, stream, json, config);
   } else {
     const bool terminal = ::isatty(STDIN_FILENO) != 0;
@@ -74,9 +98,14 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
 
 }  // namespace
 
-const Command chat{"chat", "CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]",
-                   "Talks to a model of CONFIG: one exchange with --message, otherwise a conversation\n"
-                   "reading one message per line from the terminal or standard input.",
+const Command chat{"chat", "[-m MODEL] [-s TEXT] [options] [MESSAGE...]",
+                   "Talks to a model: one exchange when MESSAGE (or --message) is given, otherwise a\n"
+                   "conversation reading one message per line from the terminal or standard input.\n"
+                   "Without a configuration (--config, CHAINPP_CONFIG, ./chainpp.yaml,\n"
+                   "$XDG_CONFIG_HOME/chainpp/config.yaml), the model comes from the environment:\n"
+                   "Azure OpenAI when AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY are set (-m names\n"
+                   "the deployment; OPENAI_API_VERSION, default 2024-10-21), OpenAI when OPENAI_API_KEY\n"
+                   "is (OPENAI_BASE_URL for a compatible server).",
                    &chat_options, &chat_command};
 
 }  // namespace cli

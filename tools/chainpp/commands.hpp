@@ -37,6 +37,23 @@ extern const Command validate;
 /// added to `config` (pricing.cpp).
 std::shared_ptr<chainpp::UsageCostHandler> usage_handler(const chainpp::App& app, chainpp::RunConfig& config);
 
+/// The App and the model of `chainpp chat`.
+struct ModelApp {
+  chainpp::App app;
+  std::string model;  ///< the name of the model in `app`
+};
+
+/// The App and model `chainpp chat` talks to (model_app.cpp). The configuration
+/// is `config_arg` or find_config()'s; without one, it is made from the
+/// environment: azure_openai when AZURE_OPENAI_ENDPOINT is set (-m names the
+/// deployment; api_version from OPENAI_API_VERSION, else 2024-10-21), openai
+/// when OPENAI_API_KEY is (-m names the model, default gpt-4o-mini). -m names a
+/// configured model, or else a deployment or model of the configuration's first
+/// azure_openai or openai model. --temperature, --max-tokens and -o KEY=VALUE
+/// are laid on the model's settings, read as YAML and checked by its provider
+/// like a setting of the file.
+ModelApp load_model_app(const Options& opts, const std::string& config_arg);
+
 /// `text` (a model's answer, a usage summary) for standard output: as it is
 /// when standard output is not a terminal (a file or a pipe gets the model's
 /// bytes), through chainpp::escape_for_terminal with line breaks kept when it

@@ -1,7 +1,8 @@
 // chainpp: run pipelines and chat with models from a YAML configuration.
 //
 //   chainpp run CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]
-//   chainpp chat CONFIG [--model NAME] [--system TEXT] [--message TEXT] [--stream] [--json] [--usage]
+//   chainpp chat [CONFIG] [-m MODEL] [-s TEXT] [--temperature T] [--max-tokens N] [-o KEY=VALUE]...
+//                [--stream] [--json] [--usage] [MESSAGE...]
 //   chainpp batch CONFIG --pipeline NAME --inputs IN.jsonl --output OUT.jsonl [--concurrency N] [--rpm R]
 //                 [--tpm T] [--max-failures F] [--retry-failed] [--json] [--azure-batch [--detach] [--poll S]]
 //   chainpp batch-status CONFIG ID [--pipeline NAME]

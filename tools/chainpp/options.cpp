@@ -10,6 +10,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace cli {
@@ -17,12 +19,15 @@ namespace cli {
 using Poco::Util::Option;
 using Poco::Util::OptionSet;
 using chainpp::join;
+namespace fs = std::filesystem;
 
 OptionSet no_options() { return OptionSet(); }
 
-Option flag(const char* name, const char* description) { return Option(name, "", description).required(false); }
-Option valued(const char* name, const char* arg, const char* description) {
-  return Option(name, "", description).required(false).argument(arg);
+Option flag(const char* name, const char* description, const char* short_name) {
+  return Option(name, short_name, description).required(false);
+}
+Option valued(const char* name, const char* arg, const char* description, const char* short_name) {
+  return Option(name, short_name, description).required(false).argument(arg);
 }
 
 Option pipeline_flag(const char* description) { return valued("pipeline", "NAME", description); }
@@ -38,11 +43,34 @@ std::string value_of(const Options& opts, const std::string& name) {
   return it == opts.end() || it->second.empty() ? std::string() : it->second.back();
 }
 
-std::string only_config(const std::vector<std::string>& args, const char* command) {
-  if (args.size() != 1)
-    throw UsageError(std::string("chainpp ") + command + ": expected one CONFIG argument (see chainpp " + command +
-                     " --help)");
-  return args.front();
+std::string find_config(const Options& opts, const std::string& given) {
+  const auto must_exist = [](const std::string& path, const std::string& source) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) throw UsageError(source + " names no file: " + path);
+    return path;
+  };
+  if (!given.empty()) return given;  // load_file reports a missing CONFIG argument
+  if (has(opts, "config")) return must_exist(value_of(opts, "config"), "--config");
+  if (const char* env = std::getenv("CHAINPP_CONFIG"); env && *env) return must_exist(env, "CHAINPP_CONFIG");
+  std::error_code ec;
+  if (fs::is_regular_file("chainpp.yaml", ec)) return "chainpp.yaml";
+  fs::path dir;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) dir = xdg;
+  else if (const char* home = std::getenv("HOME"); home && *home) dir = fs::path(home) / ".config";
+  if (!dir.empty() && fs::is_regular_file(dir / "chainpp" / "config.yaml", ec))
+    return (dir / "chainpp" / "config.yaml").string();
+  return {};
+}
+
+std::string only_config(const Options& opts, const std::vector<std::string>& args, const char* command) {
+  if (args.size() > 1)
+    throw UsageError(std::string("chainpp ") + command + ": expected at most one CONFIG argument, got " +
+                     std::to_string(args.size()) + " (see chainpp " + command + " --help)");
+  std::string path = find_config(opts, args.empty() ? std::string() : args.front());
+  if (path.empty())
+    throw UsageError(std::string("chainpp ") + command + ": no configuration: " + config_search_help +
+                     " (see chainpp " + command + " --help)");
+  return path;
 }
 
 std::string choose(const std::string& wanted, const std::vector<std::string>& names, const char* what,
@@ -119,6 +147,8 @@ bool is_usage_error(const std::exception& e) {
 int parse_and_run(const Command& command, const std::vector<std::string>& argv) {
   OptionSet options = command.options();
   options.addOption(Option("help", "h", "show this help and exit").required(false));
+  options.addOption(valued("config", "FILE", "the configuration (default: CHAINPP_CONFIG, ./chainpp.yaml, "
+                                             "$XDG_CONFIG_HOME/chainpp/config.yaml)"));
   Options opts;
   std::vector<std::string> args;
   Poco::Util::OptionProcessor processor(options);

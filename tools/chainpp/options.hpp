@@ -28,6 +28,11 @@ constexpr int exit_interrupted = 130;
 inline constexpr char exit_codes_help[] =
     "Exit codes: 0 success, 2 usage or configuration error, 3 provider or network error.";
 
+/// Where a configuration is looked for, as errors and help texts state it.
+inline constexpr char config_search_help[] =
+    "pass CONFIG or --config FILE, set CHAINPP_CONFIG, or create ./chainpp.yaml or "
+    "$XDG_CONFIG_HOME/chainpp/config.yaml";
+
 /// A usage error of the command line (exit 2).
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -48,10 +53,10 @@ struct Command {
 /// The flags of a command that takes none (but --help).
 Poco::Util::OptionSet no_options();
 
-/// A flag without a value (--name).
-Poco::Util::Option flag(const char* name, const char* description);
-/// A flag with a value (--name ARG).
-Poco::Util::Option valued(const char* name, const char* arg, const char* description);
+/// A flag without a value (--name, or -s with a `short_name`).
+Poco::Util::Option flag(const char* name, const char* description, const char* short_name = "");
+/// A flag with a value (--name ARG, or -s ARG with a `short_name`).
+Poco::Util::Option valued(const char* name, const char* arg, const char* description, const char* short_name = "");
 
 // The flags several commands share, each with its help line as that command
 // words it; has() and value_of() read them by the same name.
@@ -74,8 +79,16 @@ bool has(const Options& opts, const std::string& name);
 /// The last value of flag `name` (empty when it was not given).
 std::string value_of(const Options& opts, const std::string& name);
 
-/// The one CONFIG argument of `command`; a usage error otherwise.
-std::string only_config(const std::vector<std::string>& args, const char* command);
+/// The configuration file a command reads, the first found of: `given` (its
+/// CONFIG argument, when not empty), --config, CHAINPP_CONFIG, ./chainpp.yaml,
+/// $XDG_CONFIG_HOME/chainpp/config.yaml (~/.config when XDG_CONFIG_HOME is
+/// unset); "" when there is none. A --config or CHAINPP_CONFIG naming no file
+/// is a usage error.
+std::string find_config(const Options& opts, const std::string& given = "");
+
+/// The configuration of `command`, which takes at most one CONFIG argument:
+/// find_config(); a usage error when there is none or more arguments.
+std::string only_config(const Options& opts, const std::vector<std::string>& args, const char* command);
 
 /// `wanted` when given, otherwise the only one of `names` (a `what`, chosen by
 /// `option`); an error naming `config` when there are none or several.

@@ -41,7 +41,7 @@ OptionSet run_options() {
 }
 
 int run_command(const Options& opts, const std::vector<std::string>& args) {
-  const std::string config_path = only_config(args, "run");
+  const std::string config_path = only_config(opts, args, "run");
   chainpp::ValueMap inputs;
   if (auto it = opts.find("input"); it != opts.end()) {
     for (const auto& kv : it->second) {

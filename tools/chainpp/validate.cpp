@@ -11,8 +11,8 @@ namespace {
 
 using chainpp::join;
 
-int validate_command(const Options&, const std::vector<std::string>& args) {
-  const std::string config_path = only_config(args, "validate");
+int validate_command(const Options& opts, const std::vector<std::string>& args) {
+  const std::string config_path = only_config(opts, args, "validate");
   chainpp::App app = chainpp::load_app(config_path);
   std::cout << config_path << ": valid\n"
             << "  models: " << join(app.model_names()) << '\n'

@@ -133,6 +133,15 @@ CHAINPP_API std::string located(const SourceLocation& where, const std::string& 
 /// enough to be a plausible typo.
 CHAINPP_API std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+/// `base` with `over` laid on it, each value keeping where it came from: in
+/// two maps, a key of `over` replaces base's (maps merged the same way, key by
+/// key) or is added after base's keys; any other `over` replaces `base`. How a
+/// host adds settings to a loaded file, e.g. the CLI's `-o temperature=0`:
+///
+///   auto extra = ConfigNode::from_json(Json{{"models", Json{{"x", Json{{"temperature", 0}}}}}}, "-o");
+///   App app = App::from_config(overlay(ConfigNode::load_file("app.yaml"), extra), ".");
+CHAINPP_API ConfigNode overlay(const ConfigNode& base, const ConfigNode& over);
+
 /// `words` joined by `separator`, each between `quote`s: join({"a", "b"}) is "a, b".
 CHAINPP_API std::string join(const std::vector<std::string>& words, std::string_view separator = ", ",
                              std::string_view quote = "");
