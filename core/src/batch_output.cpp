@@ -79,11 +79,18 @@ bool torn_result(std::string_view tail, const BatchInputs* inputs) {
   return rest[end] == ',' && ec == std::errc() && (!inputs || inputs->has_line(line));
 }
 
-/// Opens the output file for appending, locked against a second batch writing it.
+/// Whether `fd` is a regular file (not a pipe, a terminal or a device such as /dev/stdout).
+bool is_regular(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/// Opens the output file for appending, locked against a second batch writing
+/// it (a pipe, a terminal or a device is neither locked nor read back).
 int open_output(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError("batch: cannot write '" + path + "': " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (is_regular(fd) && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     throw InputError("batch: '" + path + "' is being written by another batch");
   }
@@ -246,6 +253,7 @@ BatchOutputFile::BatchOutputFile(const std::string& path, bool drop_failed, cons
     if (inputs && st.st_dev == inputs->device && st.st_ino == inputs->inode)
       throw InputError("batch: the output '" + path + "' is the inputs file '" + inputs->path +
                        "'; choose another output file");
+    if (!S_ISREG(st.st_mode)) return;  // a stream (/dev/stdout, a pipe): nothing to resume
     Existing existing = load_results(path, drop_failed, inputs);
     if (existing.rewritten) {  // append to the new file
       ::close(fd_);

@@ -48,7 +48,8 @@ ValueMap batch_input_variables(const std::string& text, const std::vector<std::s
 /// ({"line":N,"output":...,"usage":...,"error":...}, these four members), and,
 /// given `inputs`, the inputs file itself (the same device and inode, whatever
 /// the path) and a result for a line N that is not a non-blank line of
-/// `inputs` (a result of another batch).
+/// `inputs` (a result of another batch). An output that is not a regular file
+/// (a pipe, a terminal, /dev/stdout) is only written: never read back or locked.
 class BatchOutputFile {
 public:
   BatchOutputFile(const std::string& path, bool drop_failed, const BatchInputs* inputs);

@@ -167,6 +167,32 @@ TEST_CASE("cli batch: one result line per input, progress and the summary on std
   CHECK(r.code == 3);  // an input failed
 }
 
+TEST_CASE("cli batch: --inputs - and --output - are standard input and output") {
+  Result r = chainpp::test::run_command(
+      CHAINPP_CLI,
+      {"batch", batch_yaml, "--pipeline", "echo", "--inputs", "-", "--output", "-", "--concurrency", "1"},
+      inputs(2), "-u CHAINPP_PLUGIN_PATH");
+  CHECK(r.out == ok_line(1, "word1", usage_12) + "\n" + ok_line(2, "word2", usage_12) + "\n");
+  CHECK(summary_of(r.err) == "batch: 2 done (2 ok, 0 failed), 24 tokens, Total Cost (USD): $0.000038, T s");
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("cli batch: --output /dev/stdout into a pipe writes every line, read back never") {
+  const std::string in = path("pipe.in.jsonl");
+  write(in, inputs(3));
+  // the shell's pipe, not a file: the output is written, never opened for reading
+  Result r = chainpp::test::run_command(
+      "/bin/sh",
+      {"-c", chainpp::test::shell_quote(CHAINPP_CLI) + " batch " + chainpp::test::shell_quote(batch_yaml) +
+                 " --pipeline echo --concurrency 1 --inputs " + chainpp::test::shell_quote(in) +
+                 " --output /dev/stdout | cat"},
+      "", "-u CHAINPP_PLUGIN_PATH");
+  CHECK(r.out == ok_line(1, "word1", usage_12) + "\n" + ok_line(2, "word2", usage_12) + "\n" +
+                     ok_line(3, "word3", usage_12) + "\n");
+  CHECK(summary_of(r.err) == "batch: 3 done (3 ok, 0 failed), 36 tokens, Total Cost (USD): $0.000057, T s");
+  CHECK(r.code == 0);
+}
+
 TEST_CASE("cli batch: --json writes the AI message of a pipeline ending with the model") {
   const std::string in = path("json.in.jsonl"), out = path("json.out.jsonl");
   write(in, "{\"input_language\":\"English\",\"output_language\":\"French\",\"input\":\"I love programming.\"}\n");

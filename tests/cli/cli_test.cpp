@@ -144,24 +144,37 @@ TEST_CASE("cli: chat --message --stream --usage") {
   CHECK(r.code == 0);
 }
 
-TEST_CASE("cli: chat from standard input keeps the history") {
+TEST_CASE("cli: chat sends all of a piped standard input as one message") {
   Result r = run({"chat", config("chat.yaml"), "--system", "Be brief.", "--json"}, "first\n\nsecond\n");
   CHECK(r.err == "");
   CHECK(mask_ids(r.out) ==
-        R"({"type":"ai","content":"first","id":"run-ID-0","response_metadata":{"model_name":"fake",)"
+        R"({"type":"ai","content":"first\n\nsecond","id":"run-ID-0","response_metadata":{"model_name":"fake",)"
         R"("finish_reason":"stop","message_count":2},"usage_metadata":null,"tool_calls":[]})"
-        "\n"
-        R"({"type":"ai","content":"second","id":"run-ID-0","response_metadata":{"model_name":"fake",)"
-        R"("finish_reason":"stop","message_count":4},"usage_metadata":null,"tool_calls":[]})"
         "\n");
   CHECK(r.code == 0);
 }
 
-TEST_CASE("cli: chat from standard input, plain text") {
-  Result r = run({"chat", config("chat.yaml")}, "one\ntwo\n");
+TEST_CASE("cli: chat - reads the message from standard input") {
+  Result r = run({"chat", config("chat.yaml"), "-"}, "one\ntwo\n");
   CHECK(r.err == "");
   CHECK(r.out == "one\ntwo\n");
   CHECK(r.code == 0);
+  r = run({"chat", config("chat.yaml")}, "");
+  CHECK(r.err == "chainpp chat: standard input is empty: no message to send\n");
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: run --input NAME=- reads that input from standard input") {
+  Result r = run({"run", fake_yaml, "--pipeline", "translate", "--input", "input_language=English", "--input",
+                  "output_language=French", "--input", "input=-"},
+                 "I love programming.\n");
+  CHECK(r.err == "");
+  CHECK(r.out == "J'adore la programmation.\n");
+  CHECK(r.code == 0);
+  r = run({"run", fake_yaml, "--pipeline", "translate", "--input", "input_language=-", "--input",
+           "output_language=-", "--input", "input=x"});
+  CHECK(r.err == "--input: only one input can be read from standard input (input_language, output_language)\n");
+  CHECK(r.code == 2);
 }
 
 TEST_CASE("cli: plugins lists the fake plugin with its path, version and providers") {

@@ -34,8 +34,10 @@ using Poco::Util::OptionSet;
 OptionSet batch_options() {
   OptionSet set;
   set.addOption(pipeline_flag("the pipeline to run (default: the only one)"));
-  set.addOption(valued("inputs", "FILE", "JSONL file: one JSON object of pipeline inputs per line (required)"));
-  set.addOption(output_flag("JSONL file the results are appended to; resumed when it exists (required)"));
+  set.addOption(valued("inputs", "FILE",
+                       "JSONL file: one JSON object of pipeline inputs per line (required; - for standard input)"));
+  set.addOption(output_flag("JSONL file the results are appended to; resumed when it exists (required; - for "
+                            "standard output, not resumed)"));
   set.addOption(valued("concurrency", "N", "calls at once (default 4)"));
   set.addOption(valued("rpm", "R", "at most R requests per minute"));
   set.addOption(valued("tpm", "T", "at most T tokens per minute (estimated before a call, corrected after)"));
@@ -110,7 +112,8 @@ int batch_command(const Options& opts, const std::vector<std::string>& args) {
   options.stop_requested = [] { return batch_interrupted.load(); };
   ::signal(SIGINT, on_batch_sigint);
   const chainpp::BatchSummary summary =
-      chainpp::run_batch(*pipeline, value_of(opts, "inputs"), value_of(opts, "output"), options);
+      chainpp::run_batch(*pipeline, stdio_path(value_of(opts, "inputs"), true),
+                         stdio_path(value_of(opts, "output"), false), options);
   ::signal(SIGINT, SIG_DFL);
   display.finish();
   if (summary.interrupted)

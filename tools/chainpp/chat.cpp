@@ -77,11 +77,17 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
 
   chainpp::Messages history;
   if (has(opts, "system")) history.push_back(chainpp::SystemMessage(value_of(opts, "system")));
-  if (has(opts, "message") || !words.empty()) {
-    history.push_back(chainpp::HumanMessage(has(opts, "message") ? value_of(opts, "message") : chainpp::join(words, " ")));
+  const bool terminal = ::isatty(STDIN_FILENO) != 0;
+  if (has(opts, "message") || !words.empty() || !terminal) {
+    // MESSAGE, --message, or "-" or a piped standard input: all of it, one message
+    std::string text = has(opts, "message") ? value_of(opts, "message") : chainpp::join(words, " ");
+    if (!has(opts, "message") && (words.empty() || words == std::vector<std::string>{"-"})) {
+      text = read_standard_input();
+      if (text.empty()) throw UsageError("chainpp chat: standard input is empty: no message to send");
+    }
+    history.push_back(chainpp::HumanMessage(text));
     reply(*model, history, stream, json, config);
   } else {
-    const bool terminal = ::isatty(STDIN_FILENO) != 0;
     std::string line;
     while (true) {
       if (terminal) std::cout << "> " << std::flush;
@@ -99,8 +105,9 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
 }  // namespace
 
 const Command chat{"chat", "[-m MODEL] [-s TEXT] [options] [MESSAGE...]",
-                   "Talks to a model: one exchange when MESSAGE (or --message) is given, otherwise a\n"
-                   "conversation reading one message per line from the terminal or standard input.\n"
+                   "Talks to a model: one exchange when MESSAGE (or --message) is given, or with all of\n"
+                   "standard input as the message when it is \"-\" or standard input is not a terminal;\n"
+                   "otherwise a conversation on the terminal.\n"
                    "Without a configuration (--config, CHAINPP_CONFIG, ./chainpp.yaml,\n"
                    "$XDG_CONFIG_HOME/chainpp/config.yaml), the model comes from the environment:\n"
                    "Azure OpenAI when AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY are set (-m names\n"

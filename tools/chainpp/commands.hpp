@@ -62,6 +62,17 @@ ModelApp load_model_app(const Options& opts, const std::string& config_arg);
 /// id and status, are always escaped.
 std::string for_stdout(std::string_view text);
 
+/// The most bytes read from standard input as a message or an input.
+constexpr std::size_t max_stdin_bytes = 64u << 20;
+
+/// All of standard input, its trailing line breaks removed; a usage error
+/// beyond max_stdin_bytes (terminal.cpp).
+std::string read_standard_input();
+
+/// The path a batch reads its inputs from or writes its results to: "-" is
+/// /dev/stdin (`input`) or /dev/stdout, any other path itself (terminal.cpp).
+std::string stdio_path(const std::string& path, bool input);
+
 /// Set by the first SIGINT of a batch; a second one ends the process at once (batch.cpp).
 extern std::atomic<bool> batch_interrupted;
 /// The SIGINT handler while a batch runs or is waited for: sets

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -33,7 +32,8 @@ chainpp::Json final_json(const chainpp::Value& v) {
 OptionSet run_options() {
   OptionSet set;
   set.addOption(pipeline_flag("the pipeline to run (default: the only one)"));
-  set.addOption(valued("input", "KEY=VALUE", "a pipeline input variable (repeatable)").repeatable(true));
+  set.addOption(valued("input", "KEY=VALUE", "a pipeline input variable (repeatable); KEY=- reads standard input")
+                    .repeatable(true));
   set.addOption(stream_flag("print the output as it arrives"));
   set.addOption(json_flag("print the final result as one JSON object"));
   set.addOption(usage_flag("print token totals and the cost after the result"));
@@ -43,13 +43,18 @@ OptionSet run_options() {
 int run_command(const Options& opts, const std::vector<std::string>& args) {
   const std::string config_path = only_config(opts, args, "run");
   chainpp::ValueMap inputs;
+  std::vector<std::string> from_stdin;  // the inputs given as NAME=-
   if (auto it = opts.find("input"); it != opts.end()) {
     for (const auto& kv : it->second) {
       auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0) throw UsageError("--input expects KEY=VALUE, got '" + kv + "'");
+      if (kv.substr(eq + 1) == "-") from_stdin.push_back(kv.substr(0, eq));
       inputs[kv.substr(0, eq)] = chainpp::Value(kv.substr(eq + 1));
     }
   }
+  if (from_stdin.size() > 1)
+    throw UsageError("--input: only one input can be read from standard input (" + chainpp::join(from_stdin) + ")");
+  if (!from_stdin.empty()) inputs[from_stdin.front()] = chainpp::Value(read_standard_input());
   chainpp::App app = chainpp::load_app(config_path);
   const std::string name = pipeline_option(app, opts, config_path);
   chainpp::RunnablePtr pipeline = app.pipeline(name);
@@ -66,9 +71,7 @@ int run_command(const Options& opts, const std::vector<std::string>& args) {
     if (::isatty(STDIN_FILENO))
       throw UsageError("pipeline '" + name + "' starts with a model: pass the message with --input message=TEXT " +
                        "or on standard input");
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    input = chainpp::Value(text);
+    input = chainpp::Value(read_standard_input());
   }
 
   chainpp::RunConfig config;

@@ -103,7 +103,8 @@ struct CHAINPP_API BatchOptions {
 /// Per-input errors (bad JSON, missing variables, provider errors) become result
 /// lines; throws InputError when a file cannot be read or written, when another
 /// batch is writing the output (it is locked while a batch runs), or when the
-/// output has a malformed line other than the last.
+/// output has a malformed line other than the last. An output that is not a
+/// regular file (a pipe, /dev/stdout) is written without reading it back.
 CHAINPP_API BatchSummary run_batch(const Runnable& runnable, const std::string& inputs_path,
                                    const std::string& output_path, const BatchOptions& options = {});
 
