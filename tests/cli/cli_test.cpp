@@ -3,6 +3,8 @@
 #include "run_command.hpp"
 #include "temp_dir.hpp"
 
+#include <chainpp/version.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -254,13 +256,63 @@ TEST_CASE("cli: a provider error exits 3 naming the provider, status and request
 
 TEST_CASE("cli: usage errors exit 2") {
   Result r = run({"run", fake_yaml, "--bogus"});
-  CHECK(r.err == "chainpp run: Unknown option specified: bogus (see chainpp run --help)\n");
+  CHECK(r.err == "chainpp run: unknown option '--bogus' (see chainpp run --help)\n");
   CHECK(r.code == 2);
   r = run({"run", fake_yaml, "--input", "novalue"});
   CHECK(r.err == "--input expects KEY=VALUE, got 'novalue'\n");
   CHECK(r.code == 2);
   r = run({"frobnicate"});
   CHECK(r.err.rfind("chainpp: unknown command 'frobnicate'\nusage: chainpp COMMAND [options]\n", 0) == 0);
+  CHECK(r.code == 2);
+}
+
+TEST_CASE("cli: --version and -V") {
+  for (const char* flag : {"--version", "-V"}) {
+    Result r = run({flag});
+    CHECK(r.err == "");
+    CHECK(r.out == std::string("chainpp ") + CHAINPP_VERSION + "\n");
+    CHECK(r.code == 0);
+  }
+}
+
+TEST_CASE("cli: help COMMAND is COMMAND --help, with examples, wrapped to the width") {
+  for (const char* command : {"run", "chat", "batch", "batch-status", "batch-fetch", "batch-cancel", "plugins",
+                              "validate"}) {
+    SECTION(command) {
+      Result help = run({"help", command});
+      CHECK(help.err == "");
+      CHECK(help.code == 0);
+      CHECK(help.out == run({command, "--help"}).out);
+      CHECK(help.out.find(std::string("\nExamples:\n  chainpp ") + command) != std::string::npos);
+      for (const auto& line : chainpp::test::split_lines(help.out)) {
+        INFO(line);
+        CHECK(line.size() <= 80);  // not a terminal, no COLUMNS: 80
+      }
+      bool examples = false;  // command lines to copy, never wrapped
+      for (const auto& line : chainpp::test::split_lines(run({"help", command}, "", "COLUMNS=50").out)) {
+        INFO(line);
+        examples = line == "Examples:" || (examples && !line.empty());
+        if (!examples) CHECK(line.size() <= 50);
+      }
+    }
+  }
+  Result chat = run({"help", "chat"});
+  CHECK(chat.out.rfind("usage: chainpp chat [-m MODEL] [-s TEXT] [options] [MESSAGE...]\n", 0) == 0);
+  CHECK(chat.out.find("\n-mNAME, --model=NAME ") != std::string::npos);
+  CHECK(chat.out.find("\n-oKEY=VALUE, --option=KEY=VALUE ") != std::string::npos);
+  CHECK(chat.out.find("\nExamples:\n  chainpp chat -m gpt-4o \"Tell me a joke\"\n") != std::string::npos);
+  Result unknown = run({"help", "chta"});
+  CHECK(unknown.err.rfind("chainpp: unknown command 'chta' (did you mean 'chat'?)\nusage: chainpp COMMAND", 0) == 0);
+  CHECK(unknown.code == 2);
+  CHECK(run({"help"}).out == run({"--help"}).out);
+}
+
+TEST_CASE("cli: a mistyped option gets \"did you mean\"") {
+  Result r = run({"chat", fake_yaml, "--modle", "parrot", "hi"});
+  CHECK(r.err == "chainpp chat: unknown option '--modle' (did you mean '--model'?) (see chainpp chat --help)\n");
+  CHECK(r.code == 2);
+  r = run({"chat", fake_yaml, "-x", "hi"});
+  CHECK(r.err == "chainpp chat: unknown option '-x' (see chainpp chat --help)\n");
   CHECK(r.code == 2);
 }
 

@@ -172,16 +172,19 @@ int batch_fetch_command(const Options& opts, const std::vector<std::string>& arg
 
 const Command batch_status{"batch-status", "CONFIG ID [--pipeline NAME]",
                            "Prints the status of Azure OpenAI batch ID, submitted by batch --azure-batch.",
-                           &batch_id_options, &batch_status_command};
+                           &batch_id_options, &batch_status_command,
+                           "  chainpp batch-status app.yaml batch_abc123\n"};
 
 const Command batch_fetch{"batch-fetch", "CONFIG ID --output OUT.jsonl [--pipeline NAME] [--json] [--poll S]",
                           "Waits for Azure OpenAI batch ID to finish, then appends one line per request\n"
                           "to OUT.jsonl (inputs that already have a result are skipped). Exits 3 when a\n"
                           "request failed or was never run (cancelled or expired batch).",
-                          &batch_fetch_options, &batch_fetch_command};
+                          &batch_fetch_options, &batch_fetch_command,
+                          "  chainpp batch-fetch app.yaml batch_abc123 --output out.jsonl\n"};
 
 const Command batch_cancel{"batch-cancel", "CONFIG ID [--pipeline NAME]",
                            "Asks Azure OpenAI to cancel batch ID; its finished requests keep their results.",
-                           &batch_id_options, &batch_cancel_command};
+                           &batch_id_options, &batch_cancel_command,
+                           "  chainpp batch-cancel app.yaml batch_abc123\n"};
 
 }  // namespace cli

@@ -145,6 +145,10 @@ const Command batch{"batch", "CONFIG --inputs IN.jsonl --output OUT.jsonl [optio
                     "the requests are uploaded, the batch is polled (status on standard error)\n"
                     "and its results are written as above. --detach prints the batch id and exits;\n"
                     "batch-status, batch-fetch and batch-cancel continue from there.",
-                    &batch_options, &batch_command};
+                    &batch_options, &batch_command,
+                    "  chainpp batch app.yaml --pipeline translate --inputs in.jsonl \\\n"
+                    "      --output out.jsonl\n"
+                    "  cat in.jsonl | chainpp batch app.yaml --inputs - --output - > out.jsonl\n"
+                    "  chainpp batch app.yaml --inputs in.jsonl --output out.jsonl --azure-batch\n"};
 
 }  // namespace cli

@@ -113,6 +113,9 @@ const Command chat{"chat", "[-m MODEL] [-s TEXT] [options] [MESSAGE...]",
                    "Azure OpenAI when AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY are set (-m names\n"
                    "the deployment; OPENAI_API_VERSION, default 2024-10-21), OpenAI when OPENAI_API_KEY\n"
                    "is (OPENAI_BASE_URL for a compatible server).",
-                   &chat_options, &chat_command};
+                   &chat_options, &chat_command,
+                   "  chainpp chat -m gpt-4o \"Tell me a joke\"\n"
+                   "  echo hi | chainpp chat -m gpt-4o -s \"Be brief.\" --temperature 0\n"
+                   "  chainpp chat --config configs/fake.yaml -m parrot -o echo=true hello\n"};
 
 }  // namespace cli

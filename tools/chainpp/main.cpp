@@ -18,6 +18,9 @@
 // commands.hpp; options.cpp parses their flags and reports their errors.
 #include "commands.hpp"
 
+#include <chainpp/terminal.hpp>
+#include <chainpp/version.hpp>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -39,8 +42,28 @@ void print_main_help(std::ostream& out) {
          "            follow an Azure OpenAI batch submitted by batch --azure-batch\n"
          "  plugins   list the plugins found\n"
          "  validate  check a configuration without calling any model\n\n"
-         "Run 'chainpp COMMAND --help' for a command's options.\n"
+         "Run 'chainpp help COMMAND' (or 'chainpp COMMAND --help') for a command's options\n"
+         "and examples; 'chainpp --version' for the version.\n"
       << exit_codes_help << '\n';
+}
+
+/// The command named `name`, or nullptr.
+const Command* find_command(const std::string& name) {
+  for (const Command* c : commands)
+    if (name == c->name) return c;
+  return nullptr;
+}
+
+/// "chainpp: unknown command 'X' (did you mean 'Y'?)" and the main help, on standard error.
+int unknown_command(const std::string& name) {
+  std::vector<std::string> names;
+  for (const Command* c : commands) names.push_back(c->name);
+  names.push_back("help");
+  if (!name.empty())
+    std::cerr << "chainpp: unknown command '" << chainpp::escape_for_terminal(name) << "'"
+              << closest_command(name, names) << '\n';
+  print_main_help(std::cerr);
+  return exit_usage;
 }
 
 }  // namespace
@@ -49,17 +72,21 @@ void print_main_help(std::ostream& out) {
 int main(int argc, char** argv) {
   std::vector<std::string> argv_rest(argv + (argc > 1 ? 2 : 1), argv + argc);
   const std::string name = argc > 1 ? argv[1] : "";
-  if (name == "--help" || name == "-h" || name == "help") {
+  if (name == "--version" || name == "-V") {
+    std::cout << "chainpp " << CHAINPP_VERSION << '\n';
+    return cli::exit_ok;
+  }
+  if (name == "--help" || name == "-h" || (name == "help" && argv_rest.empty())) {
     cli::print_main_help(std::cout);
     return cli::exit_ok;
   }
-  const cli::Command* command = nullptr;
-  for (const cli::Command* c : cli::commands)
-    if (name == c->name) command = c;
-  if (!command) {
-    if (!name.empty()) std::cerr << "chainpp: unknown command '" << name << "'\n";
-    cli::print_main_help(std::cerr);
-    return cli::exit_usage;
+  if (name == "help") {  // chainpp help COMMAND
+    const cli::Command* command = cli::find_command(argv_rest.front());
+    if (!command || argv_rest.size() > 1) return cli::unknown_command(argv_rest.front());
+    cli::print_help(*command, std::cout);
+    return cli::exit_ok;
   }
+  const cli::Command* command = cli::find_command(name);
+  if (!command) return cli::unknown_command(name);
   return cli::dispatch(*command, argv_rest);
 }

@@ -8,11 +8,15 @@
 #include <Poco/Util/OptionException.h>
 #include <Poco/Util/OptionProcessor.h>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 namespace cli {
 
@@ -109,16 +113,52 @@ int integer_option(const Options& opts, const std::string& name, int fallback, i
                    std::to_string(maximum) + ", got '" + text + "'");
 }
 
+int help_width() {
+  winsize size{};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20)
+    return size.ws_col;
+  if (const char* columns = std::getenv("COLUMNS")) {
+    int width = 0;
+    const std::string_view text(columns);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), width);
+    if (ec == std::errc() && end == text.data() + text.size() && width >= 20 && width <= 1000) return width;
+  }
+  return 80;
+}
+
 namespace {
 
-void print_help(const Command& command, const OptionSet& options) {
-  Poco::Util::HelpFormatter help(options);
-  help.setUnixStyle(true);
-  help.setCommand(std::string("chainpp ") + command.name);
-  help.setUsage(command.usage);
-  help.setHeader(command.description);
-  help.setFooter(exit_codes_help);
-  help.format(std::cout);
+/// The options of `command` with the ones every command has (--help, --config).
+OptionSet all_options(const Command& command) {
+  OptionSet options = command.options();
+  options.addOption(Option("help", "h", "show this help and exit").required(false));
+  options.addOption(valued("config", "FILE", "the configuration (default: $CHAINPP_CONFIG, ./chainpp.yaml, "
+                                             "~/.config/chainpp/config.yaml)"));
+  return options;
+}
+
+/// `text` as paragraphs for HelpFormatter to wrap: a single line break
+/// becomes a space; an empty line stays a paragraph break.
+std::string reflow(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n') {
+      out += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == '\n') {
+      out += "\n\n";
+      ++i;
+    } else {
+      out += ' ';
+    }
+  }
+  return out;
+}
+
+/// The closest of `candidates` to `word`, as " (did you mean 'X'?)", or "".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates,
+                         const std::string& prefix = "") {
+  const std::string best = chainpp::closest_match(word, candidates);
+  return best.empty() ? std::string() : " (did you mean '" + prefix + best + "'?)";
 }
 
 std::string provider_message(const chainpp::ProviderError& e) {
@@ -145,17 +185,26 @@ bool is_usage_error(const std::exception& e) {
 
 /// Parses `argv` by the command's flags and runs it (or prints its help).
 int parse_and_run(const Command& command, const std::vector<std::string>& argv) {
-  OptionSet options = command.options();
-  options.addOption(Option("help", "h", "show this help and exit").required(false));
-  options.addOption(valued("config", "FILE", "the configuration (default: CHAINPP_CONFIG, ./chainpp.yaml, "
-                                             "$XDG_CONFIG_HOME/chainpp/config.yaml)"));
+  const OptionSet options = all_options(command);
   Options opts;
   std::vector<std::string> args;
   Poco::Util::OptionProcessor processor(options);
   processor.setUnixStyle(true);
   for (const auto& arg : argv) {
     std::string name, value;
-    if (processor.process(arg, name, value)) {
+    bool known = false;
+    try {
+      known = processor.process(arg, name, value);
+    } catch (const Poco::Util::UnknownOptionException&) {
+      std::vector<std::string> names;
+      for (const auto& option : options) names.push_back(option.fullName());
+      const std::string given = arg.substr(0, arg.find('='));
+      const bool long_form = given.rfind("--", 0) == 0;
+      throw UsageError("chainpp " + std::string(command.name) + ": unknown option '" + given + "'" +
+                       (long_form ? did_you_mean(given.substr(2), names, "--") : std::string()) +
+                       " (see chainpp " + command.name + " --help)");
+    }
+    if (known) {
       if (!name.empty()) opts[name].push_back(value);
     } else {
       args.push_back(arg);
@@ -163,13 +212,59 @@ int parse_and_run(const Command& command, const std::vector<std::string>& argv) 
   }
   processor.checkRequired();
   if (has(opts, "help")) {
-    print_help(command, options);
+    print_help(command, std::cout);
     return exit_ok;
   }
   return command.run(opts, args);
 }
 
 }  // namespace
+
+namespace {
+
+/// HelpFormatter's wrapping of text and of the option table, for a help laid
+/// out here (its own format() wraps the usage line past the width).
+class HelpText : public Poco::Util::HelpFormatter {
+public:
+  HelpText(const OptionSet& options, int width) : HelpFormatter(options) {
+    setUnixStyle(true);
+    setWidth(width);
+  }
+  /// `text` wrapped, the cursor at column `first`, further lines at `indent`.
+  void text(std::ostream& out, const std::string& text, int indent, int first) const {
+    formatText(out, text, indent, first);
+  }
+  void options(std::ostream& out) const { formatOptions(out); }
+};
+
+}  // namespace
+
+void print_help(const Command& command, std::ostream& out) {
+  const OptionSet options = all_options(command);  // HelpText keeps a reference to it
+  const HelpText help(options, help_width());
+  std::ostringstream text;
+  const std::string start = std::string("usage: chainpp ") + command.name + " ";
+  text << start;
+  help.text(text, command.usage, 4, static_cast<int>(start.size()));
+  text << '\n';
+  help.text(text, reflow(command.description), 0, 0);
+  text << "\n\n";
+  help.options(text);
+  if (*command.examples) text << "\nExamples:\n" << command.examples;
+  text << '\n';
+  help.text(text, exit_codes_help, 0, 0);
+  text << '\n';
+  // HelpFormatter ends wrapped lines with a space
+  std::istringstream lines(text.str());
+  for (std::string line; std::getline(lines, line);) {
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << '\n';
+  }
+}
+
+std::string closest_command(const std::string& name, const std::vector<std::string>& names) {
+  return did_you_mean(name, names);
+}
 
 int dispatch(const Command& command, const std::vector<std::string>& argv) {
   // Every error is printed here, through escape_for_terminal: a provider's

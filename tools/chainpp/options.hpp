@@ -8,6 +8,7 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <iosfwd>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -48,7 +49,16 @@ struct Command {
   const char* description;  ///< the --help text above the flags
   Poco::Util::OptionSet (*options)();  ///< its flags (--help is added to them)
   int (*run)(const Options& opts, const std::vector<std::string>& args);  ///< runs it; the exit code
+  const char* examples = "";  ///< the --help examples, one command line per line ("" for none)
 };
+
+/// The width help texts wrap at: the terminal's when standard output is one,
+/// else COLUMNS (from 20 to 1000) when set, else 80.
+int help_width();
+
+/// Prints `command`'s help (usage, description, flags, examples, exit codes),
+/// wrapped at help_width().
+void print_help(const Command& command, std::ostream& out);
 
 /// The flags of a command that takes none (but --help).
 Poco::Util::OptionSet no_options();
@@ -103,6 +113,10 @@ double number_option(const Options& opts, const std::string& name, double fallba
 
 /// An integer option from `minimum` to `maximum` (a count: no fraction, no exponent).
 int integer_option(const Options& opts, const std::string& name, int fallback, int minimum, int maximum);
+
+/// " (did you mean 'NAME'?)" for the one of `names` closest to `name` (a
+/// mistyped command), or "" when none is close.
+std::string closest_command(const std::string& name, const std::vector<std::string>& names);
 
 /// Runs `command` with its arguments `argv` (after the command name): --help
 /// prints its help; an error is printed to standard error. The exit code.

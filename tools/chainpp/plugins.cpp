@@ -52,6 +52,8 @@ int plugins_command(const Options&, const std::vector<std::string>& args) {
 const Command plugins{"plugins", "[CONFIG]",
                       "Lists the plugins found in the default directory, CHAINPP_PLUGIN_PATH and\n"
                       "CONFIG's plugins.paths, with their path, version and providers.",
-                      &no_options, &plugins_command};
+                      &no_options, &plugins_command,
+                      "  chainpp plugins\n"
+                      "  CHAINPP_PLUGIN_PATH=~/my-plugins chainpp plugins app.yaml\n"};
 
 }  // namespace cli

@@ -105,6 +105,10 @@ int run_command(const Options& opts, const std::vector<std::string>& args) {
 }  // namespace
 
 const Command run{"run", "CONFIG [--pipeline NAME] [--input KEY=VALUE]... [--stream] [--json] [--usage]",
-                  "Runs a pipeline of CONFIG and prints its output.", &run_options, &run_command};
+                  "Runs a pipeline of CONFIG and prints its output.", &run_options, &run_command,
+                  "  chainpp run configs/fake.yaml --pipeline translate \\\n"
+                  "      --input input_language=English --input output_language=French \\\n"
+                  "      --input \"input=I love programming.\"\n"
+                  "  echo 'I love programming.' | chainpp run app.yaml --input input=-\n"};
 
 }  // namespace cli

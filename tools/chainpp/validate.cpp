@@ -26,6 +26,7 @@ int validate_command(const Options& opts, const std::vector<std::string>& args) 
 const Command validate{"validate", "CONFIG",
                        "Loads CONFIG (plugins, models, prompts, pipelines, callbacks) without calling\n"
                        "any model; exits 0 when it is valid.",
-                       &no_options, &validate_command};
+                       &no_options, &validate_command,
+                       "  chainpp validate configs/azure.yaml\n"};
 
 }  // namespace cli
