@@ -395,4 +395,9 @@ const std::string& App::base_dir() const { return state_->base_dir; }
 
 App load_app(const std::string& path, AppOptions options) { return App::load(path, std::move(options)); }
 
+ChatModelPtr make_model(const Json& settings, AppOptions options) {
+  const ConfigNode root = ConfigNode::from_json(Json{{"models", Json{{"model", settings}}}}, "<make_model>");
+  return App::from_config(root, fs::current_path().string(), std::move(options)).model("model");
+}
+
 }  // namespace chainpp

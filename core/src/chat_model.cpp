@@ -63,6 +63,15 @@ AIMessage ChatModel::invoke(const Messages& messages, const CallOptions& options
   }
 }
 
+AIMessage ChatModel::invoke(std::string_view text, const CallOptions& options, const RunConfig& config) const {
+  return invoke(Messages{HumanMessage(std::string(text))}, options, config);
+}
+
+Stream<AIMessageChunk> ChatModel::stream(std::string_view text, const CallOptions& options,
+                                         const RunConfig& config) const {
+  return stream(Messages{HumanMessage(std::string(text))}, options, config);
+}
+
 Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOptions& options,
                                          const RunConfig& config) const {
   struct State {

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
 
   try {
     // Loads the plugins and validates everything; no model is called yet.
-    const chainpp::App app = chainpp::load_app(config_path);
+    const chainpp::App app = chainpp::App::load(config_path);
     if (pipeline_name.empty()) {
       const auto names = app.pipeline_names();
       if (names.size() != 1) return usage_error(config_path + " has " + std::to_string(names.size()) +

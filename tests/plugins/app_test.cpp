@@ -51,6 +51,20 @@ ValueMap translate_inputs() {
 
 }  // namespace
 
+TEST_CASE("app: make_model makes a model in one call; invoke takes text as a human message") {
+  AppOptions options;
+  options.plugin_dirs = {plugin_dir};
+  ChatModelPtr llm = make_model(Json{{"provider", "fake"}, {"echo", true}}, options);
+  CHECK(llm->provider() == "fake");
+  CHECK(llm->invoke("hello").text() == "hello");
+  std::string streamed;
+  for (const auto& chunk : llm->stream(std::string("hi there"))) streamed += chunk.content;
+  CHECK(streamed == "hi there");
+  REQUIRE_THROWS_WITH(make_model(Json{{"provider", "fake"}, {"echoo", true}}, options),
+                      Catch::Matchers::StartsWith("<make_model>: unknown key 'echoo' in models.model (did you mean "
+                                                  "'echo'?)"));
+}
+
 TEST_CASE("app: a pipeline from configs/fake.yaml in one call") {
   auto app = load_app(fake_yaml);
   CHECK(app.pipeline_names() == std::vector<std::string>{"translate", "translate_message"});

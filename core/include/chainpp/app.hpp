@@ -4,7 +4,7 @@
 // composed with the core runnables (prompt | model | parser), callbacks made.
 // Everything is validated when loading; nothing calls a model.
 //
-//   auto app = chainpp::load_app("app.yaml");
+//   auto app = chainpp::App::load("app.yaml");
 //   auto chain = app.pipeline("translate");
 //   auto out = chain->invoke(chainpp::ValueMap{{"input", "I love programming."}});
 //
@@ -97,8 +97,19 @@ private:
   std::shared_ptr<const detail::AppState> state_;
 };
 
-/// App::load(path, options): a host's one call.
+/// The same as App::load(path, options), which the examples use.
 CHAINPP_API App load_app(const std::string& path, AppOptions options = {});
+
+/// A model made in one call from its settings, as they would be written under
+/// `models.<name>` in YAML; its provider's plugin is found as an App without
+/// `plugins.load` finds it (libchainpp_<provider>.so in the plugin directories).
+/// The model keeps its plugin loaded. Throws ConfigError or PluginError as
+/// App::load does.
+///
+///   auto llm = chainpp::make_model({{"provider", "azure_openai"}, {"azure_deployment", "gpt-4o"},
+///                                   {"api_version", "2024-10-21"}});
+///   std::cout << llm->invoke("hello").text();
+CHAINPP_API ChatModelPtr make_model(const Json& settings, AppOptions options = {});
 
 /// The plugin directories an App would search: config `plugins.paths`
 /// (relative to `base_dir`), `extra`, CHAINPP_PLUGIN_PATH, the default directory.

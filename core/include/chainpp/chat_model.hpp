@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chainpp {
@@ -46,6 +47,12 @@ public:
   AIMessage invoke(const Messages& messages, const CallOptions& options = {},
                    const RunConfig& config = {}) const;
   Stream<AIMessageChunk> stream(const Messages& messages, const CallOptions& options = {},
+                                const RunConfig& config = {}) const;
+  /// invoke() of one human message `text`, as LangChain takes a string:
+  /// `llm->invoke("hello")`.
+  AIMessage invoke(std::string_view text, const CallOptions& options = {}, const RunConfig& config = {}) const;
+  /// stream() of one human message `text`.
+  Stream<AIMessageChunk> stream(std::string_view text, const CallOptions& options = {},
                                 const RunConfig& config = {}) const;
   std::vector<AIMessage> batch(const std::vector<Messages>& inputs, const CallOptions& options = {},
                                const RunConfig& config = {}) const;
