@@ -2,14 +2,21 @@
 # Installs the Debian packages chainpp builds with, if any are missing.
 # Idempotent: does nothing when everything is present. As root it runs
 # apt-get; otherwise it prints the exact command and exits non-zero.
+#
+#   tools/setup-deps.sh          what tools/run-tests.sh needs (the fuzzers and leak checks too)
+#   tools/setup-deps.sh --demo   what tools/demo.sh needs: the build of chainpp alone
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
   libboost-dev libboost-filesystem-dev
   libpoco-dev rapidjson-dev libyaml-cpp-dev catch2
-  clang-14 libclang-rt-14-dev valgrind   # fuzzing (libFuzzer) and the leak checks
 )
+case "${1:-}" in
+  --demo) ;;
+  "") packages+=(clang-14 libclang-rt-14-dev valgrind) ;;  # fuzzing (libFuzzer) and the leak checks
+  *) echo "usage: tools/setup-deps.sh [--demo]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
