@@ -6,7 +6,10 @@
 #include <chainpp/tracer.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
+#include <set>
 
 namespace chainpp {
 
@@ -69,7 +72,45 @@ struct detail::AppState {
   std::vector<std::pair<std::string, std::vector<RunnablePtr>>> pipeline_steps;
   Callbacks callbacks;
   std::shared_ptr<UsageCostHandler> usage;
+  /// The configuration errors found while loading, each "file:line:col: ...";
+  /// from_config throws them all at once.
+  std::vector<std::string> errors;
+  /// "model NAME" and "prompt NAME" of the entries that failed: a pipeline
+  /// naming one is not reported again.
+  std::set<std::string> failed;
 };
+
+namespace {
+
+/// Runs `load` (one entry of a section), adding a ConfigError it throws to
+/// st.errors (and `failed`, when given, to st.failed); whether it succeeded.
+template <class Load>
+bool collect(detail::AppState& st, Load&& load, const std::string& failed = "") {
+  try {
+    load();
+    return true;
+  } catch (const ConfigError& e) {
+    st.errors.emplace_back(e.what());
+    if (!failed.empty()) st.failed.insert(failed);
+    return false;
+  }
+}
+
+/// The line and column an error message of `file` starts with ("file:12:5: ..."),
+/// or none (sorted last).
+std::pair<long, long> error_position(const std::string& message, const std::string& file) {
+  constexpr long none = std::numeric_limits<long>::max();
+  if (message.compare(0, file.size() + 1, file + ":") != 0) return {none, none};
+  char* end = nullptr;
+  const char* start = message.c_str() + file.size() + 1;
+  const long line = std::strtol(start, &end, 10);
+  if (end == start || *end != ':') return {none, none};
+  const char* col_start = end + 1;
+  const long col = std::strtol(col_start, &end, 10);
+  return {line, end == col_start ? 0 : col};
+}
+
+}  // namespace
 
 std::vector<std::string> plugin_search_dirs(const ConfigNode& root, const std::string& base_dir,
                                             const std::vector<std::string>& extra, bool use_defaults) {
@@ -168,7 +209,7 @@ void load_plugins(detail::AppState& st, const std::vector<std::string>& dirs) {
 void create_models(detail::AppState& st, const AppOptions& options) {
   const ConfigNode* models = section(st.root, "models", ConfigNode::Kind::map, "a map");
   if (!models) return;
-  for (const auto& [name, model] : models->entries()) {
+  for (const auto& [name, model] : models->entries()) collect(st, [&, &name = name, &model = model] {
     if (!model.is_map()) model.fail("models." + name + " must be a map with a provider");
     const ConfigNode& provider = model.at("provider");
     const std::string& p = provider.as_string();
@@ -191,13 +232,13 @@ void create_models(detail::AppState& st, const AppOptions& options) {
       model.fail("model '" + name + "': " + e.what());
     }
     st.models.emplace_back(name, std::move(created));
-  }
+  }, "model " + name);
 }
 
 void compile_prompts(detail::AppState& st) {
   const ConfigNode* prompts = section(st.root, "prompts", ConfigNode::Kind::map, "a map");
   if (!prompts) return;
-  for (const auto& [name, prompt] : prompts->entries()) {
+  for (const auto& [name, prompt] : prompts->entries()) collect(st, [&, &name = name, &prompt = prompt] {
     if (!prompt.is_map()) prompt.fail("prompts." + name + " must be a map with messages");
     prompt.check_keys({"messages", "template"});
     std::vector<MessageLike> messages;
@@ -233,7 +274,7 @@ void compile_prompts(detail::AppState& st) {
     } catch (const PromptError& e) {
       prompt.fail(e.what());
     }
-  }
+  }, "prompt " + name);
 }
 
 void build_pipelines(detail::AppState& st) {
@@ -241,7 +282,7 @@ void build_pipelines(detail::AppState& st) {
   if (!pipelines) return;
   RunConfig with;
   with.callbacks = st.callbacks;
-  for (const auto& [name, pipeline] : pipelines->entries()) {
+  for (const auto& [name, pipeline] : pipelines->entries()) collect(st, [&, &name = name, &pipeline = pipeline] {
     if (!pipeline.is_map()) pipeline.fail("pipelines." + name + " must be a map with steps");
     pipeline.check_keys({"steps"});
     const ConfigNode& steps = pipeline.at("steps");
@@ -256,11 +297,13 @@ void build_pipelines(detail::AppState& st) {
       const std::string& ref = value.as_string();
       if (kind == "prompt") {
         const auto* p = find_named(st.prompts, ref);
+        if (!p && st.failed.count("prompt " + ref)) return;  // reported with the prompt
         if (!p) value.fail(unknown("prompt", ref, names_of(st.prompts)));
         if (runnables.empty()) inputs = (*p)->input_variables();
         runnables.push_back(*p);
       } else if (kind == "model") {
         const auto* m = find_named(st.models, ref);
+        if (!m && st.failed.count("model " + ref)) return;  // reported with the model
         if (!m) value.fail(unknown("model", ref, names_of(st.models)));
         runnables.push_back(*m);
       } else {
@@ -280,13 +323,13 @@ void build_pipelines(detail::AppState& st) {
     named.run_name = name;
     st.pipelines.emplace_back(name, chain->with_config(std::move(named)));
     st.pipeline_inputs.emplace_back(name, std::move(inputs));
-  }
+  });
 }
 
 void make_callbacks(detail::AppState& st) {
   const ConfigNode* callbacks = section(st.root, "callbacks", ConfigNode::Kind::list, "a list");
   if (!callbacks) return;
-  for (const auto& cb : callbacks->items()) {
+  for (const auto& cb : callbacks->items()) collect(st, [&, &cb = cb] {
     if (!cb.is_map()) cb.fail(cb.path() + " must be a map with a type");
     const ConfigNode& type = cb.at("type");
     const std::string& t = type.as_string();
@@ -315,7 +358,7 @@ void make_callbacks(detail::AppState& st) {
     } else {
       type.fail(unknown("callback type", t, {"usage_cost", "trace"}));
     }
-  }
+  });
 }
 
 // Where a name asked for by the host is reported: the configuration file.
@@ -340,14 +383,23 @@ App App::from_config(const ConfigNode& root, const std::string& base_dir, AppOpt
     if (root.is_null()) root.fail("the configuration is empty");
     root.fail("the configuration must be a map of sections");
   }
-  root.check_keys({"plugins", "models", "prompts", "pipelines", "callbacks"});
+  collect(*st, [&] { root.check_keys({"plugins", "models", "prompts", "pipelines", "callbacks"}); });
   std::vector<std::string> dirs =
       plugin_search_dirs(root, st->base_dir, options.plugin_dirs, options.use_default_plugin_dirs);
   load_plugins(*st, dirs);
-  create_models(*st, options);
-  compile_prompts(*st);
-  make_callbacks(*st);
-  build_pipelines(*st);
+  // Every section is loaded, each entry on its own: the errors of all of them
+  // are reported at once, in file order.
+  collect(*st, [&] { create_models(*st, options); });
+  collect(*st, [&] { compile_prompts(*st); });
+  collect(*st, [&] { make_callbacks(*st); });
+  collect(*st, [&] { build_pipelines(*st); });
+  if (!st->errors.empty()) {
+    const std::string& file = root.location().file;
+    std::stable_sort(st->errors.begin(), st->errors.end(), [&file](const std::string& a, const std::string& b) {
+      return error_position(a, file) < error_position(b, file);
+    });
+    throw ConfigError(join(st->errors, "\n"));
+  }
   return App(std::move(st));
 }
 

@@ -247,6 +247,41 @@ TEST_CASE("cli: configuration errors are located, exit 2") {
   }
 }
 
+TEST_CASE("cli: validate reports every error of the file at once, in file order, exit 2") {
+  const std::string path = work.path("many_errors.yaml");
+  chainpp::test::write_file(path,
+                            "plugins: {load: [fake]}\n"
+                            "models:\n"
+                            "  a: {provider: fake, echoo: true}\n"
+                            "  b: {provider: fake, echo: true}\n"
+                            "  c: {provider: nope}\n"
+                            "prompts:\n"
+                            "  p:\n"
+                            "    messages:\n"
+                            "      - [human, \"{unclosed\"]\n"
+                            "  q:\n"
+                            "    messages: [[robot, \"hi\"]]\n"
+                            "pipelines:\n"
+                            "  uses_a: {steps: [{model: a}]}\n"  // reported with model a, not again
+                            "  bad_parser: {steps: [{model: b}, {parser: xml}]}\n"
+                            "  unknown_model: {steps: [{model: zz}]}\n"
+                            "callbacks:\n"
+                            "  - {type: usage_costs}\n"
+                            "extra: 1\n");
+  Result r = run({"validate", path});
+  CHECK(r.out == "");
+  CHECK(r.err == path + ":3:23: unknown key 'echoo' in models.a (did you mean 'echo'?)\n" +
+                     path + ":5:17: unknown provider 'nope'; available providers: fake\n" +
+                     path + ":9:17: prompt template: unbalanced '{' at position 0 in \"{unclosed\"\n" +
+                     path + ":11:17: unknown message role 'robot' in prompt template; expected one of: system, "
+                            "human, user, ai, assistant, placeholder\n" +
+                     path + ":14:45: unknown parser 'xml' (available parsers: json, str)\n" +
+                     path + ":15:35: unknown model 'zz' (available models: b)\n" +
+                     path + ":17:12: unknown callback type 'usage_costs' (did you mean 'usage_cost'?)\n" +
+                     path + ":18:1: unknown key 'extra' (valid keys: callbacks, models, pipelines, plugins, prompts)\n");
+  CHECK(r.code == 2);
+}
+
 TEST_CASE("cli: a provider error exits 3 naming the provider, status and request id") {
   Result r = run({"chat", config("provider_error.yaml"), "--message", "hi"});
   CHECK(r.err == "fake: HTTP 429: Rate limit is exceeded. (request id req-42)\n");

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -282,6 +283,15 @@ int dispatch(const Command& command, const std::vector<std::string>& argv) {
   } catch (const chainpp::ProviderError& e) {
     print_error(provider_message(e));
     return exit_provider;
+  } catch (const chainpp::ConfigError& e) {
+    // App reports every error of a configuration, one per line: each printed on its own
+    const std::string_view message = e.what();
+    for (std::size_t start = 0; start <= message.size();) {
+      const std::size_t end = std::min(message.find('\n', start), message.size());
+      print_error(std::string(message.substr(start, end - start)));
+      start = end + 1;
+    }
+    return exit_usage;
   } catch (const std::exception& e) {
     print_error(e.what());
     return is_usage_error(e) ? exit_usage : exit_provider;

@@ -25,7 +25,8 @@ int validate_command(const Options& opts, const std::vector<std::string>& args) 
 
 const Command validate{"validate", "CONFIG",
                        "Loads CONFIG (plugins, models, prompts, pipelines, callbacks) without calling\n"
-                       "any model; exits 0 when it is valid.",
+                       "any model; exits 0 when it is valid. Otherwise it prints every error of the\n"
+                       "file, one per line in file order (file:line:col: message), and exits 2.",
                        &no_options, &validate_command,
                        "  chainpp validate configs/azure.yaml\n"};
 
