@@ -193,6 +193,15 @@ TEST_CASE("cli batch: --output /dev/stdout into a pipe writes every line, read b
   CHECK(r.code == 0);
 }
 
+TEST_CASE("cli batch: outside a terminal, no progress line before 10 s; the summary line") {
+  const std::string in = path("quiet.in.jsonl"), out = path("quiet.out.jsonl");
+  write(in, inputs(20));
+  Result r = run({"batch", batch_yaml, "--pipeline", "echo", "--inputs", in, "--output", out});
+  REQUIRE(lines(r.err).size() == 1);  // 20 offline calls end well within 10 s
+  CHECK(summary_of(r.err) == "batch: 20 done (20 ok, 0 failed), 240 tokens, Total Cost (USD): $0.000380, T s");
+  CHECK(r.code == 0);
+}
+
 TEST_CASE("cli batch: --json writes the AI message of a pipeline ending with the model") {
   const std::string in = path("json.in.jsonl"), out = path("json.out.jsonl");
   write(in, "{\"input_language\":\"English\",\"output_language\":\"French\",\"input\":\"I love programming.\"}\n");

@@ -158,6 +158,14 @@ int batch_status_command(const Options& opts, const std::vector<std::string>& ar
 
 int batch_cancel_command(const Options& opts, const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-cancel");
+  // A batch that has ended answers at once: the service's 409 for it would be retried.
+  const chainpp::RemoteBatchStatus status = t.pipeline.service->status(t.id);
+  if (status.finished) {
+    std::cout << escape_for_terminal(chainpp::format_remote_batch_status(status)) << '\n';
+    std::cerr << "batch-cancel: " << escape_for_terminal(t.id) << " has already ended ("
+              << escape_for_terminal(status.status) << "): nothing to cancel\n";
+    return exit_ok;
+  }
   std::cout << escape_for_terminal(chainpp::format_remote_batch_status(t.pipeline.service->cancel(t.id))) << '\n';
   return exit_ok;
 }

@@ -51,25 +51,23 @@ OptionSet batch_options() {
 }
 
 /// Progress on standard error: a live line redrawn in place on a terminal, a
-/// plain line every 2 s or 10% of the inputs otherwise.
+/// plain line at most every 10 s otherwise (a log gets few lines; the summary
+/// follows).
 class ProgressDisplay {
 public:
   explicit ProgressDisplay(bool terminal) : terminal_(terminal) {}
 
   void update(const chainpp::BatchProgress& p) {
     const auto now = std::chrono::steady_clock::now();
-    const std::size_t todo = p.total - p.skipped;
-    const std::size_t tenth = todo == 0 ? 10 : p.done * 10 / todo;
     if (terminal_) {
       if (drawn_ && now - last_ < std::chrono::milliseconds(100) && p.remaining() > 0) return;
       std::cerr << "\r\033[K" << chainpp::format_batch_progress(p) << std::flush;
       drawn_ = true;
     } else {
-      if (now - last_ < std::chrono::seconds(2) && tenth == last_tenth_) return;
+      if (now - last_ < std::chrono::seconds(10)) return;
       std::cerr << chainpp::format_batch_progress(p) << '\n' << std::flush;
     }
     last_ = now;
-    last_tenth_ = tenth;
   }
 
   /// Clears the live line before the summary.
@@ -81,7 +79,6 @@ private:
   bool terminal_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-  std::size_t last_tenth_ = 0;
 };
 
 int batch_command(const Options& opts, const std::vector<std::string>& args) {
@@ -136,7 +133,8 @@ const Command batch{"batch", "CONFIG --inputs IN.jsonl --output OUT.jsonl [optio
                     "Running it again resumes: inputs with a result are skipped (failed ones\n"
                     "too, unless --retry-failed). An OUT.jsonl holding lines that are not results\n"
                     "of these inputs, or that is IN.jsonl itself, is refused and left as it is.\n"
-                    "Progress and a summary go to standard error.\n"
+                    "Progress (on a terminal a live line, otherwise a line at most every 10 s) and a\n"
+                    "summary go to standard error.\n"
                     "Ctrl-C stops starting inputs and waits for the calls in flight (exit 130);\n"
                     "a second Ctrl-C quits at once. Exits 3 when an input failed or\n"
                     "--max-failures stopped the batch.\n"
