@@ -283,7 +283,12 @@ TEST_CASE("azure batch: --detach, then batch-status and batch-fetch") {
   std::snprintf(request_id, sizeof request_id, "00000000-0000-4000-8000-%012lx",
                 static_cast<long>(emu.stats()["requests"].as_int()));
   CHECK(unknown.err == "azure_openai: HTTP 404: Batch not found: batch_nope (request id " + std::string(request_id) +
-                       ", 1 attempt) Check the deployment name, the endpoint and the api-version.\n");
+                       ", 1 attempt) Check the batch id 'batch_nope' (the one batch --azure-batch printed).\n");
+  Result cancel_unknown = run({"batch-cancel", cfg, "batch_nope", "--pipeline", "translate"});
+  CHECK(cancel_unknown.code == 3);
+  CHECK(cancel_unknown.err.find("Check the deployment name") == std::string::npos);
+  CHECK(cancel_unknown.err.find(" Check the batch id 'batch_nope' (the one batch --azure-batch printed).\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("azure batch: --json writes each answer as its AI message") {

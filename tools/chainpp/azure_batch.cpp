@@ -2,6 +2,7 @@
 // batch-status, batch-fetch and batch-cancel.
 #include "commands.hpp"
 
+#include <chainpp/errors.hpp>
 #include <chainpp/remote_batch.hpp>
 #include <chainpp/terminal.hpp>
 
@@ -150,16 +151,34 @@ BatchTarget batch_target(const Options& opts, const std::vector<std::string>& ar
   return BatchTarget{args[0], args[1], std::move(app), std::move(pipeline)};
 }
 
+/// `call()` about batch `id`; its 404 says to check the batch id, not the
+/// deployment (a batch is not found by its id, whatever the deployment).
+template <class Call>
+auto about_batch(const std::string& id, Call&& call) {
+  try {
+    return call();
+  } catch (const chainpp::NotFoundError& e) {
+    static const std::string deployment_hint = " Check the deployment name, the endpoint and the api-version.";
+    std::string message = e.what();
+    if (message.size() >= deployment_hint.size() &&
+        message.compare(message.size() - deployment_hint.size(), deployment_hint.size(), deployment_hint) == 0)
+      message.erase(message.size() - deployment_hint.size());
+    throw chainpp::NotFoundError(message + " Check the batch id '" + id + "' (the one batch --azure-batch printed).",
+                                 e.info());
+  }
+}
+
 int batch_status_command(const Options& opts, const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-status");
-  std::cout << escape_for_terminal(chainpp::format_remote_batch_status(t.pipeline.service->status(t.id))) << '\n';
+  const chainpp::RemoteBatchStatus status = about_batch(t.id, [&] { return t.pipeline.service->status(t.id); });
+  std::cout << escape_for_terminal(chainpp::format_remote_batch_status(status)) << '\n';
   return exit_ok;
 }
 
 int batch_cancel_command(const Options& opts, const std::vector<std::string>& args) {
   const BatchTarget t = batch_target(opts, args, "batch-cancel");
   // A batch that has ended answers at once: the service's 409 for it would be retried.
-  const chainpp::RemoteBatchStatus status = t.pipeline.service->status(t.id);
+  const chainpp::RemoteBatchStatus status = about_batch(t.id, [&] { return t.pipeline.service->status(t.id); });
   if (status.finished) {
     std::cout << escape_for_terminal(chainpp::format_remote_batch_status(status)) << '\n';
     std::cerr << "batch-cancel: " << escape_for_terminal(t.id) << " has already ended ("
