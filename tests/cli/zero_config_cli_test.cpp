@@ -193,3 +193,23 @@ TEST_CASE("overrides: checked like the settings of a file, located at their flag
                                            0) == 0);
   CHECK(emu.requests().size() == 0);
 }
+
+TEST_CASE("errors: a provider error names the provider, endpoint host, deployment and api-version, never the key") {
+  chainpp::test::EmulatorProcess emu;
+  Result missing = run({"chat", "-m", "no-such-deployment", "hi"}, azure_env(emu));
+  CHECK(missing.code == 3);
+  CHECK(missing.err.rfind("azure_openai: HTTP 404 DeploymentNotFound: ", 0) == 0);
+  CHECK(missing.err.find(" [calling azure_openai at " + emu.base_url().substr(7) +
+                         ", deployment no-such-deployment, api-version 2024-10-21]\n") != std::string::npos);
+  Result denied = run({"chat", "-m", "gpt-4o", "hi"},
+                      "AZURE_OPENAI_ENDPOINT=" + emu.base_url() + " AZURE_OPENAI_API_KEY=secret-key-123");
+  CHECK(denied.code == 3);
+  CHECK(denied.err.find(" [calling azure_openai at " + emu.base_url().substr(7) +
+                        ", deployment gpt-4o, api-version 2024-10-21]\n") != std::string::npos);
+  CHECK(denied.err.find("secret-key-123") == std::string::npos);
+  Result openai = run({"chat", "-m", "gpt-4o", "hi"},
+                      "OPENAI_API_KEY=wrong-key OPENAI_BASE_URL=" + emu.base_url() + "/openai/v1");
+  CHECK(openai.code == 3);
+  CHECK(openai.err.find(" [calling openai at " + emu.base_url().substr(7) + ", model gpt-4o]\n") != std::string::npos);
+  CHECK(openai.err.find("wrong-key") == std::string::npos);
+}
