@@ -11,6 +11,7 @@ packages=(
   build-essential cmake pkg-config
   libboost-dev libboost-filesystem-dev
   libpoco-dev rapidjson-dev libyaml-cpp-dev catch2
+  libedit-dev   # the interactive chat's line editing (BSD-licensed, unlike GNU readline)
 )
 case "${1:-}" in
   --demo) ;;

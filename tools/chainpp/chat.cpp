@@ -127,15 +127,8 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
     history.push_back(chainpp::HumanMessage(text));
     reply_naming_the_call(*model, history, stream, json, config);
   } else {
-    std::string line;
-    while (true) {
-      if (terminal) std::cout << "> " << std::flush;
-      if (!std::getline(std::cin, line)) break;
-      if (line.empty()) continue;
-      history.push_back(chainpp::HumanMessage(line));
-      history.push_back(reply_naming_the_call(*model, history, stream, json, config));
-    }
-    if (terminal) std::cout << '\n';
+    if (!usage) usage = usage_handler(chosen.app, config);  // for /usage
+    return interactive_chat(opts, std::move(chosen), std::move(history), std::move(config), std::move(usage));
   }
   if (usage) std::cout << for_stdout(usage->summary()) << '\n';
   return exit_ok;

@@ -54,6 +54,15 @@ struct ModelApp {
 /// like a setting of the file.
 ModelApp load_model_app(const Options& opts, const std::string& config_arg);
 
+/// The conversation of `chainpp chat` on a terminal (interactive.cpp): line
+/// editing and history ($XDG_STATE_HOME/chainpp/history) through libedit,
+/// lines ending with a backslash continued, the slash commands /exit, /help,
+/// /clear, /model NAME, /system TEXT and /usage, replies streamed, Ctrl-C
+/// cancelling the reply in progress (kept, marked interrupted), Ctrl-D or
+/// /exit ending it with the usage summary when --usage was given.
+int interactive_chat(const Options& opts, ModelApp chosen, chainpp::Messages history, chainpp::RunConfig config,
+                     std::shared_ptr<chainpp::UsageCostHandler> usage);
+
 /// `text` (a model's answer, a usage summary) for standard output: as it is
 /// when standard output is not a terminal (a file or a pipe gets the model's
 /// bytes), through chainpp::escape_for_terminal with line breaks kept when it
