@@ -116,8 +116,9 @@ public:
 
   RemoteBatchStatus submit(const std::vector<RemoteBatchRequest>& requests) const override {
     // Chat-completions lines only, for now: a batch of /v1/responses lines is not written yet.
+    const bool only_responses = common_.profile && common_.profile->responses_api_only.value_or(false);
     if (openai_wire::choose_responses_api(common_.use_responses_api, openai_wire::responses_only_features(options_),
-                                          "azure_openai"))
+                                          "azure_openai", only_responses))
       throw InputError("azure_openai: a batch of Responses API calls is not supported yet; run the batch with "
                        "use_responses_api: false and without Responses-only settings");
     std::string jsonl;

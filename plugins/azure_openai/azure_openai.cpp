@@ -119,12 +119,6 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
   while (!a.endpoint.empty() && a.endpoint.back() == '/') a.endpoint.pop_back();
   a.use_v1_api = node.get_bool("use_v1_api", false);
   a.api_version = node.get_string("api_version", node.get_string("openai_api_version", from_env("OPENAI_API_VERSION")));
-  // A model that always speaks the Responses API (v1) needs no version.
-  const ConfigNode* responses = node.find("use_responses_api");
-  const bool responses_only = responses && responses->is_scalar() && responses->as_string() == "true";
-  if (a.api_version.empty() && !a.use_v1_api && !responses_only)
-    node.fail("azure_openai needs an API version: set 'api_version' or the environment variable OPENAI_API_VERSION "
-              "(e.g. 2024-10-21), or use_v1_api: true");
   a.token_provider = ctx.azure_ad_token_provider;
   a.api_key = setting(node, "api_key", "AZURE_OPENAI_API_KEY");
   a.ad_token = setting(node, "azure_ad_token", "AZURE_OPENAI_AD_TOKEN");
@@ -151,6 +145,15 @@ std::shared_ptr<ChatModel> make_azure(const ConfigNode& node, const ProviderCont
                  {"azure_openai", "azure_endpoint", "AZURE_OPENAI_ENDPOINT", true,
                   "https://YOUR-RESOURCE.openai.azure.com"});
   CommonSettings common = openai_wire::parse_common_settings(node);
+  // A model that always speaks the Responses API (v1: use_responses_api true, or auto with a
+  // profile that says responses_api_only) needs no version.
+  const bool responses_only =
+      common.use_responses_api == openai_wire::UseResponsesApi::yes ||
+      (common.use_responses_api == openai_wire::UseResponsesApi::automatic && common.profile &&
+       common.profile->responses_api_only.value_or(false));
+  if (a.api_version.empty() && !a.use_v1_api && !responses_only)
+    node.fail("azure_openai needs an API version: set 'api_version' or the environment variable OPENAI_API_VERSION "
+              "(e.g. 2024-10-21), or use_v1_api: true");
   a.token_auth = openai_wire::parse_token_auth(node, ctx, common.transport, "azure_openai", !a.token_provider,
                                                !key_in_file);
   if (common.model_name.empty()) common.model_name = a.deployment;

@@ -208,7 +208,9 @@ TransportOptions ChatCompletionsModel::transport_for(const CallOptions& options)
 }
 
 bool ChatCompletionsModel::uses_responses_api(const CallOptions& options) const {
-  return choose_responses_api(settings_.use_responses_api, responses_only_features(options), provider());
+  const bool only_responses = settings_.profile && settings_.profile->responses_api_only.value_or(false);
+  return choose_responses_api(settings_.use_responses_api, responses_only_features(options), provider(),
+                              only_responses);
 }
 
 HttpRequest ChatCompletionsModel::make_request(const Messages& messages, const CallOptions& options, bool stream,

@@ -40,12 +40,13 @@ enum class UseResponsesApi { no, yes, automatic };
 std::vector<std::string> responses_only_features(const CallOptions& options);
 
 /// Whether a call goes to the Responses API: yes and no decide; automatic
-/// means Responses exactly when `features` is not empty. (A model profile
-/// that only speaks Responses makes automatic mean yes, here.) With no and a
-/// feature, an InputError: "openai: 'reasoning' needs the Responses API; set
-/// use_responses_api: true (or auto) on the model".
+/// means Responses when `features` is not empty or the model's profile says
+/// it is served by the Responses API only (`responses_api_only`). With no and
+/// a feature, an InputError: "openai: 'reasoning' needs the Responses API; set
+/// use_responses_api: true (or auto) on the model". An explicit no wins over
+/// the profile.
 bool choose_responses_api(UseResponsesApi setting, const std::vector<std::string>& features,
-                          const std::string& provider);
+                          const std::string& provider, bool responses_api_only_model = false);
 
 /// What is wrong with a `reasoning` value, if anything: its member (empty
 /// for the value as a whole) and the message, e.g. {"effort", "'reasoning.effort'

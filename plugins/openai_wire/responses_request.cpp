@@ -122,8 +122,9 @@ std::vector<std::string> responses_only_features(const CallOptions& options) {
 }
 
 bool choose_responses_api(UseResponsesApi setting, const std::vector<std::string>& features,
-                          const std::string& provider) {
+                          const std::string& provider, bool responses_api_only_model) {
   if (setting == UseResponsesApi::yes) return true;
+  if (setting == UseResponsesApi::automatic && responses_api_only_model) return true;
   if (features.empty()) return false;
   if (setting == UseResponsesApi::automatic) return true;
   throw InputError(provider + ": " + quoted_list(features) + (features.size() == 1 ? " needs" : " need") +

@@ -212,6 +212,28 @@ TEST_CASE("responses: auto routes a call by what it asks for; false refuses what
   CHECK(server.requests().size() == 4);  // nothing more was sent
 }
 
+TEST_CASE("responses: auto sends a model its profile serves by Responses only there; an explicit false wins") {
+  CleanEnv env;
+  const std::string completion =
+      R"({"id":"c1","object":"chat.completion","created":1,"model":"gpt-5-codex","choices":[{"index":0,)"
+      R"("message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})";
+  RawServer server({{json_reply(data("text.response.json"))}, {json_reply(completion)}, {json_reply(completion)}});
+  const std::string insecure = "    allow_insecure_http: true\n";
+  // gpt-5-codex: responses_api_only in the bundled model_profiles.yaml; the deployment name is not the key.
+  make("azure_openai", azure_yaml(server.base(), insecure + "    model: gpt-5-codex\n"))->invoke({HumanMessage("hi")});
+  make("azure_openai", azure_yaml(server.base(), insecure + "    model: gpt-5-codex\n    use_responses_api: false\n"
+                                                            "    api_version: 2024-10-21\n"))
+      ->invoke({HumanMessage("hi")});
+  make("azure_openai", azure_yaml(server.base(), insecure + "    model: gpt-4o\n    api_version: 2024-10-21\n"))
+      ->invoke({HumanMessage("hi")});
+  const auto requests = server.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(request_line(requests[0]) == "POST /openai/v1/responses HTTP/1.1");
+  CHECK(body_of(requests[0]) == R"({"model":"dep","input":[{"type":"message","role":"user","content":"hi"}]})");
+  CHECK(request_line(requests[1]) == "POST /openai/deployments/dep/chat/completions?api-version=2024-10-21 HTTP/1.1");
+  CHECK(request_line(requests[2]) == "POST /openai/deployments/dep/chat/completions?api-version=2024-10-21 HTTP/1.1");
+}
+
 // ---------------------------------------------------------------- 2. URLs
 
 TEST_CASE("responses: the URL and model of each dialect") {
