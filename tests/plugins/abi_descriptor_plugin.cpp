@@ -3,7 +3,7 @@
 #include <chainpp/plugin.hpp>
 
 namespace {
-chainpp::PluginDescriptor describe() { return {"test_abi_descriptor", "0.0.1", 2, {}}; }
+chainpp::PluginDescriptor describe() { return {"test_abi_descriptor", "0.0.1", CHAINPP_ABI_VERSION + 1, {}}; }
 }  // namespace
 
 CHAINPP_PLUGIN(describe)
