@@ -11,6 +11,8 @@
 #include <chainpp/json.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -212,4 +214,37 @@ TEST_CASE("errors: a provider error names the provider, endpoint host, deploymen
   CHECK(openai.code == 3);
   CHECK(openai.err.find(" [calling openai at " + emu.base_url().substr(7) + ", model gpt-4o]\n") != std::string::npos);
   CHECK(openai.err.find("wrong-key") == std::string::npos);
+}
+
+TEST_CASE("seed: the translation chain with use_responses_api: true, one YAML line, goes to /openai/v1/responses") {
+  chainpp::test::EmulatorProcess emu;
+  // configs/azure.yaml with the one line the README gives, beside the bundled prices.
+  std::ifstream in(std::string(CHAINPP_SOURCE_DIR) + "/configs/azure.yaml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string line = "    stream_usage: true";
+  const auto at = yaml.find(line);
+  REQUIRE(at != std::string::npos);
+  yaml.insert(yaml.find('\n', at) + 1, "    use_responses_api: true\n");
+  const std::string cfg = work.path("seed/azure.yaml");
+  std::filesystem::create_directories(work.path("seed"));
+  write_file(cfg, yaml);
+  for (const bool streamed : {true, false}) {
+    std::vector<std::string> args{"run", cfg, "--pipeline", "translate", "--usage", "--input", "input_language=English",
+                                  "--input", "output_language=German", "--input", "input=I love programming."};
+    if (streamed) args.push_back("--stream");
+    Result r = run(args, azure_env(emu));
+    CHECK(r.err == "");
+    CHECK(r.out ==
+          "Ich liebe das Programmieren.\nTokens Used: 32\n\tPrompt Tokens: 26\n\tCompletion Tokens: 6\n"
+          "Successful Requests: 1\nTotal Cost (USD): $0.000051\n");
+    CHECK(r.code == 0);
+  }
+  const Json requests = emu.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0]["uri"].as_string() == "/openai/v1/responses");
+  CHECK(requests[0]["body"].dump() ==
+        R"({"model":"gpt-35-turbo","input":[{"type":"message","role":"system","content":"You are a helpful )"
+        R"(assistant that translates English to German."},{"type":"message","role":"user","content":"I love )"
+        R"(programming."}],"temperature":0.0,"stream":true})");
+  CHECK(requests[1]["uri"].as_string() == "/openai/v1/responses");
 }
