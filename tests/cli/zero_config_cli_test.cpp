@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -247,4 +248,26 @@ TEST_CASE("seed: the translation chain with use_responses_api: true, one YAML li
         R"(assistant that translates English to German."},{"type":"message","role":"user","content":"I love )"
         R"(programming."}],"temperature":0.0,"stream":true})");
   CHECK(requests[1]["uri"].as_string() == "/openai/v1/responses");
+}
+
+TEST_CASE("verbose: -v prints each HTTP call's method, URL, status, attempts and time, never a secret") {
+  chainpp::test::EmulatorProcess emu;
+  const auto shape = [](std::string err) {  // the time varies: "N ms" -> "_ ms"
+    const std::regex ms("[0-9]+ ms");
+    return std::regex_replace(err, ms, "_ ms");
+  };
+  Result ok = run({"chat", "-v", "-m", "gpt-4o", "hi"}, azure_env(emu));
+  CHECK(ok.out == echo("hi"));
+  CHECK(shape(ok.err) == "chainpp: POST " + emu.base_url() +
+                             "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21 -> 200, 1 attempt, _ ms\n");
+  Result retried = run({"chat", "--verbose", "-m", "gpt-4o", "-o", "max_retries=1", "-o",
+                        "default_headers={x-emulator-fault: 500}", "hi"},
+                       azure_env(emu));
+  CHECK(retried.code == 3);
+  CHECK(shape(retried.err).rfind("chainpp: POST " + emu.base_url() +
+                                     "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21 -> 500, 2 "
+                                     "attempts, _ ms\n",
+                                 0) == 0);
+  CHECK(ok.err.find("test-key") == std::string::npos);
+  CHECK(retried.err.find("test-key") == std::string::npos);
 }

@@ -290,3 +290,13 @@ TEST_CASE("an invalid URL is a configuration error") {
   req.url = "ftp://example.com/x";
   CHECK_THROWS_AS(HttpClient().send(req), ConfigError);
 }
+
+TEST_CASE("url_without_secrets hides the values of query parameters that look like credentials") {
+  CHECK(chainpp::url_without_secrets("https://h.invalid/openai/x?api-version=2024-10-21") ==
+        "https://h.invalid/openai/x?api-version=2024-10-21");
+  CHECK(chainpp::url_without_secrets("https://h.invalid/x?api-version=1&api_key=s3cr3t&sig=abc&Token=t&code=c&a=b") ==
+        "https://h.invalid/x?api-version=1&api_key=***&sig=***&Token=***&code=***&a=b");
+  CHECK(chainpp::url_without_secrets("https://h.invalid/x?key") == "https://h.invalid/x?key");
+  CHECK(chainpp::url_without_secrets("https://h.invalid/x?") == "https://h.invalid/x?");
+  CHECK(chainpp::url_without_secrets("https://h.invalid/x") == "https://h.invalid/x");
+}

@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include <chainpp/errors.hpp>
+#include <chainpp/http.hpp>
 #include <chainpp/terminal.hpp>
 
 #include <Poco/Util/HelpFormatter.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 
 namespace cli {
@@ -135,6 +137,8 @@ OptionSet all_options(const Command& command) {
   options.addOption(Option("help", "h", "show this help and exit").required(false));
   options.addOption(valued("config", "FILE", "the configuration (default: $CHAINPP_CONFIG, ./chainpp.yaml, "
                                              "~/.config/chainpp/config.yaml)"));
+  options.addOption(flag("verbose", "print each HTTP call (method, URL without secrets, status, attempts, time) "
+                                    "to standard error", "v"));
   return options;
 }
 
@@ -185,6 +189,19 @@ bool is_usage_error(const std::exception& e) {
 }
 
 /// Parses `argv` by the command's flags and runs it (or prints its help).
+/// -v: one line per HTTP call on standard error, e.g.
+/// "chainpp: POST https://r.openai.azure.com/openai/... -> 200, 1 attempt, 312 ms".
+void print_http_call(const chainpp::HttpCallRecord& call) {
+  std::string line = "chainpp: " + call.method + " " + call.url + " -> ";
+  line += call.status > 0 ? std::to_string(call.status) : std::string("no response");
+  line += ", " + std::to_string(call.attempts) + (call.attempts == 1 ? " attempt" : " attempts");
+  line += ", " + std::to_string(call.elapsed.count()) + " ms";
+  if (call.status == 0 && !call.error.empty()) line += ": " + call.error;  // an HTTP error is printed as the result
+  static std::mutex mutex;  // calls of a batch end on several threads
+  std::lock_guard lock(mutex);
+  std::cerr << chainpp::escape_for_terminal(line) << '\n';
+}
+
 int parse_and_run(const Command& command, const std::vector<std::string>& argv) {
   const OptionSet options = all_options(command);
   Options opts;
@@ -216,6 +233,7 @@ int parse_and_run(const Command& command, const std::vector<std::string>& argv) 
     print_help(command, std::cout);
     return exit_ok;
   }
+  if (has(opts, "verbose")) chainpp::set_http_call_log(print_http_call);
   return command.run(opts, args);
 }
 

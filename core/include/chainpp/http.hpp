@@ -157,6 +157,31 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+/// One finished call of an HttpClient (all its attempts), as a request log
+/// sees it: what `chainpp -v` prints. It holds no header and no body.
+struct CHAINPP_API HttpCallRecord {
+  std::string method;
+  /// scheme://host:port/path?query, each query value whose name looks like a
+  /// credential (key, token, sig, secret, password, code) shown as "***".
+  std::string url;
+  int status = 0;    ///< the final status; 0 when no response came (a network failure, a cancel)
+  int attempts = 0;  ///< 0 when nothing was sent (a refused header)
+  std::chrono::milliseconds elapsed{0};  ///< to the whole body, or for a stream to its headers
+  std::string error;  ///< the call's error message; empty when it succeeded
+};
+
+/// Called by every HttpClient as each call ends (on the calling thread).
+using HttpCallLog = std::function<void(const HttpCallRecord&)>;
+
+/// Sets the process-wide call log (an empty function clears it). Set it
+/// before the calls start; a log must be thread-safe when calls run
+/// concurrently. Without one, calls pay one relaxed atomic load.
+CHAINPP_API void set_http_call_log(HttpCallLog log);
+
+/// `url` with the value of each query parameter whose name looks like a
+/// credential replaced by "***" (what HttpCallRecord::url holds).
+CHAINPP_API std::string url_without_secrets(std::string_view url);
+
 /// Thread-safe HTTP client with a keep-alive connection pool per
 /// (scheme, host, port). Non-2xx final responses raise the mapped
 /// ProviderError (AuthenticationError, NotFoundError, RateLimitError,

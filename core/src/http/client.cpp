@@ -6,7 +6,10 @@
 #include <Poco/Net/NetException.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <condition_variable>
+#include <mutex>
 
 namespace chainpp {
 
@@ -289,15 +292,97 @@ HttpClient& HttpClient::shared() {
   return *client;
 }
 
+// ---------------------------------------------------------------- call log
+
+namespace {
+
+std::atomic<bool> call_log_set{false};
+std::mutex call_log_mutex;
+std::shared_ptr<const HttpCallLog> call_log;  // guarded by call_log_mutex
+
+std::shared_ptr<const HttpCallLog> current_call_log() {
+  if (!call_log_set.load(std::memory_order_relaxed)) return nullptr;
+  std::lock_guard lock(call_log_mutex);
+  return call_log;
+}
+
+bool secret_name(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"key", "token", "sig", "secret", "password", "code"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
+
+// Runs `call` (an Exchange maker) and, when a call log is set, tells it how the call ended.
+template <class Call>
+Exchange logged(const HttpRequest& request, Call&& call) {
+  const auto log = current_call_log();
+  if (!log) return call();
+  const auto start = Clock::now();
+  HttpCallRecord record;
+  record.method = request.method;
+  record.url = url_without_secrets(request.url);
+  const auto finish = [&] {
+    record.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    (*log)(record);
+  };
+  try {
+    Exchange x = call();
+    record.status = x.response.status;
+    record.attempts = x.attempts;
+    finish();
+    return x;
+  } catch (const ProviderError& e) {
+    record.status = e.info().status;
+    record.attempts = e.info().attempts;
+    record.error = e.what();
+    finish();
+    throw;
+  } catch (const std::exception& e) {
+    record.error = e.what();
+    finish();
+    throw;
+  }
+}
+
+}  // namespace
+
+void set_http_call_log(HttpCallLog log) {
+  std::lock_guard lock(call_log_mutex);
+  call_log = log ? std::make_shared<const HttpCallLog>(std::move(log)) : nullptr;
+  call_log_set.store(call_log != nullptr, std::memory_order_relaxed);
+}
+
+std::string url_without_secrets(std::string_view url) {
+  const std::size_t q = url.find('?');
+  if (q == std::string_view::npos) return std::string(url);
+  std::string out(url.substr(0, q + 1));
+  std::string_view query = url.substr(q + 1);
+  for (bool first = true; !query.empty() || first; first = false) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!first) out += '&';
+    const std::size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && secret_name(pair.substr(0, eq)))
+      out.append(pair.substr(0, eq)).append("=***");
+    else
+      out.append(pair);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 HttpResponse HttpClient::send(const HttpRequest& request, const TransportOptions& options,
                               const RetryObserver& on_retry) {
-  return impl_->run(request, options, on_retry, BodyMode::whole).response;
+  return logged(request, [&] { return impl_->run(request, options, on_retry, BodyMode::whole); }).response;
 }
 
 std::unique_ptr<HttpBodyStream> HttpClient::open(const HttpRequest& request, const TransportOptions& options,
                                                  const RetryObserver& on_retry) {
   auto s = std::make_unique<HttpBodyStream::Impl>();
-  s->x = impl_->run(request, options, on_retry, BodyMode::stream);
+  s->x = logged(request, [&] { return impl_->run(request, options, on_retry, BodyMode::stream); });
   s->client = impl_;
   s->provider = request.provider;
   s->options = options;
