@@ -8,7 +8,7 @@ const OpenAI = require('openai');
 const { toFile } = require('openai');
 const { zodResponseFormat } = require('openai/helpers/zod');
 const { z } = require('zod');
-const { azure, azureV1, unique, requestsWithHeader, poll } = require('./support.cjs');
+const { WEATHER_PARAMETERS, azure, azureV1, unique, requestsWithHeader, poll } = require('./support.cjs');
 
 const FRENCH = [
   { role: 'system', content: 'Translate into French.' },
@@ -20,12 +20,7 @@ const WEATHER_TOOL = {
   function: {
     name: 'get_weather',
     description: 'The weather of a place.',
-    parameters: {
-      type: 'object',
-      properties: { location: { type: 'string' } },
-      required: ['location'],
-      additionalProperties: false,
-    },
+    parameters: WEATHER_PARAMETERS,
   },
 };
 

@@ -22,6 +22,25 @@ function azureV1(options = {}) {
   return new OpenAI({ baseURL: `${url}/openai/v1/`, apiKey: API_KEY, maxRetries: 0, timeout: TIMEOUT_MS, ...options });
 }
 
+// The SDK's Azure client on Azure's v1 paths with api-version=preview, as the
+// Responses API cases use it (/openai/v1/responses?api-version=preview).
+function azureV1Preview(options = {}) {
+  return new AzureOpenAI({ baseURL: `${url}/openai/v1/`, apiKey: API_KEY, apiVersion: 'preview', maxRetries: 0, timeout: TIMEOUT_MS, ...options });
+}
+
+// The SDK's OpenAI client on OpenAI's layout (/v1/..., Authorization: Bearer).
+function openaiLayout(options = {}) {
+  return new OpenAI({ baseURL: `${url}/v1`, apiKey: API_KEY, maxRetries: 0, timeout: TIMEOUT_MS, ...options });
+}
+
+// The parameters of the get_weather function the emulator.yaml answers call.
+const WEATHER_PARAMETERS = {
+  type: 'object',
+  properties: { location: { type: 'string' } },
+  required: ['location'],
+  additionalProperties: false,
+};
+
 // A value no other case sends: marks a case's requests in the request log.
 function unique(prefix = 'case') {
   return `${prefix}-${randomUUID()}`;
@@ -49,4 +68,4 @@ async function poll(fn, attempts = 200, ms = 50) {
   throw new Error(`poll: still false after ${attempts} attempts`);
 }
 
-module.exports = { url, API_VERSION, API_KEY, azure, azureV1, unique, control, requestsWithHeader, poll };
+module.exports = { url, WEATHER_PARAMETERS, API_VERSION, API_KEY, azure, azureV1, azureV1Preview, openaiLayout, unique, control, requestsWithHeader, poll };
