@@ -397,3 +397,20 @@ test('retries: a streamed request is retried on 429 too, then streams the answer
   assert.equal((await stream.finalResponse()).output_text, "J'adore la programmation.");
   assert.equal((await requestsWithHeader('x-emulator-fault-id', id)).length, 2);
 });
+
+test('incomplete: max_output_tokens cuts the answer with status incomplete, created and streamed alike', async () => {
+  const body = { ...FRENCH, max_output_tokens: 2 };
+  const created = await azureV1Preview().responses.create(body);
+  assert.equal(created.status, 'incomplete');
+  assert.deepEqual(created.incomplete_details, { reason: 'max_output_tokens' });
+  assert.equal(created.max_output_tokens, 2);
+  assert.equal(created.output_text, "J'adore la");
+  assert.equal(created.usage.output_tokens, 2);
+  const stream = azureV1Preview().responses.stream(body);
+  const types = [];
+  for await (const event of stream) types.push(event.type);
+  assert.equal(types.at(-1), 'response.incomplete');
+  const final = await stream.finalResponse();
+  assert.equal(final.status, 'incomplete');
+  assert.equal(final.output_text, created.output_text);
+});
