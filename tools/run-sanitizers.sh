@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite under sanitizers: every test with ASan+UBSan (build-asan),
 # then the concurrency tests (runnables, batch/async, chat models, callbacks,
-# plugin registry, HTTP client and pool) with TSan (build-tsan). Any sanitizer
+# plugin registry, HTTP client and pool, token credentials) with TSan
+# (build-tsan). Any sanitizer
 # report fails the test that produced it, hence this script.
 #
 #   tools/run-sanitizers.sh            # both
@@ -16,7 +17,7 @@ jobs="${JOBS:-2}"
 which="${1:-all}"
 # ctest -R regex for the concurrency tests run under TSan (test names are
 # "<test file>: <test case>").
-tsan_tests='runnable|chat_model|callbacks|registry|http|transport|pool|batch|ainvoke|concurren'
+tsan_tests='runnable|chat_model|callbacks|registry|http|transport|pool|batch|ainvoke|concurren|entra|credentials'
 
 # No suppressions: a report is a bug. halt_on_error makes the first report fail
 # its test; leaks are checked at exit (LeakSanitizer, part of ASan).
