@@ -278,12 +278,14 @@ void BatchOutputFile::sync() { ::fsync(fd_); }
 
 Json batch_error_json(const std::exception& e) {
   Json status, code, request_id;
+  std::string message = e.what();
   if (const auto* p = dynamic_cast<const ProviderError*>(&e)) {
+    message = p->described();
     if (p->status() > 0) status = p->status();
     if (!p->code().empty()) code = p->code();
     if (!p->request_id().empty()) request_id = p->request_id();
   }
-  return Json{{"type", type_name(e)}, {"message", e.what()}, {"status", status}, {"code", code},
+  return Json{{"type", type_name(e)}, {"message", message}, {"status", status}, {"code", code},
               {"request_id", request_id}};
 }
 

@@ -20,9 +20,16 @@ Json ChatModel::invocation_params(const CallOptions& options) const {
 
 Json ChatModel::to_config() const { return Json{{"provider", provider()}}; }
 
+std::string ChatModel::describe_call(const CallOptions&) const { return {}; }
+
 namespace {
 
 std::string message_id(const RunManager& run) { return "run-" + run.info().id + "-0"; }
+
+// Records on `e` what the call was sent to, once (the innermost model's name wins).
+void name_the_call(ProviderError& e, const std::string& call) {
+  if (!call.empty()) e.set_call(call);
+}
 
 // `options` with tool_choice normalised against its tools: the one place
 // every call and bind_tools send tool_choice through.
@@ -57,6 +64,10 @@ AIMessage ChatModel::invoke(const Messages& messages, const CallOptions& options
     result.id = message_id(run);
     run.llm_end(result);
     return result;
+  } catch (ProviderError& e) {
+    name_the_call(e, describe_call(opts));
+    run.llm_error(e);
+    throw;
   } catch (const std::exception& e) {
     run.llm_error(e);
     throw;
@@ -82,6 +93,7 @@ Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOpt
     std::shared_ptr<const Runnable> keep_alive;
     std::stop_token stop;
     std::string provider;
+    std::string call;  // describe_call(opts), for an error mid-stream
   };
   throw_if_cancelled(config.stop, provider());
   const CallOptions opts = with_tool_choice_normalized(options.over(bound_));
@@ -92,10 +104,15 @@ Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOpt
   st->keep_alive = weak_from_this().lock();
   st->stop = config.stop;
   st->provider = provider();
+  st->call = describe_call(opts);
   if (st->run.active()) st->run.chat_model_start(messages, invocation_params(opts));
   try {
     if (limiter_) limiter_->acquire();
     st->inner = generate_stream(messages, opts, CallContext{st->run, st->stop});
+  } catch (ProviderError& e) {
+    name_the_call(e, st->call);
+    st->run.llm_error(e);
+    throw;
   } catch (const std::exception& e) {
     st->run.llm_error(e);
     throw;
@@ -120,6 +137,10 @@ Stream<AIMessageChunk> ChatModel::stream(const Messages& messages, const CallOpt
         st->run.new_token(c->content, *c);
       }
       return c;
+    } catch (ProviderError& e) {
+      name_the_call(e, st->call);
+      st->run.llm_error(e);
+      throw;
     } catch (const std::exception& e) {
       st->run.llm_error(e);
       throw;

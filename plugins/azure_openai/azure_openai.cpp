@@ -20,7 +20,7 @@ void add_credentials(const AzureSettings& azure, HttpHeaders& headers) {
     std::string token = azure.token_provider();
     if (token.empty())
       throw AuthenticationError("azure_openai: the Entra ID token provider returned an empty token",
-                                ProviderErrorInfo{"azure_openai", 0, "", "", "", 0, {}, {}});
+                                ProviderErrorInfo{"azure_openai", 0, "", "", "", 0, {}, {}, {}});
     headers.emplace_back("Authorization", "Bearer " + token);
   } else if (azure.token_auth) {
     openai_wire::add_bearer(azure.token_auth, headers);
@@ -82,6 +82,8 @@ protected:
   }
 
   std::string responses_model() const override { return azure_.deployment; }
+
+  std::string call_target() const override { return "deployment " + azure_.deployment; }
 
 private:
   AzureSettings azure_;

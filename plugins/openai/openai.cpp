@@ -56,6 +56,7 @@ protected:
   std::string body_model() const override { return settings().model_name; }
   std::string responses_url() const override { return openai_.base_url + "/responses"; }
   std::string responses_model() const override { return settings().model_name; }
+  std::string call_target() const override { return "model " + settings().model_name; }
 
 private:
   OpenAISettings openai_;

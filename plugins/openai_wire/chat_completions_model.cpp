@@ -207,6 +207,26 @@ TransportOptions ChatCompletionsModel::transport_for(const CallOptions& options)
   return t;
 }
 
+std::string ChatCompletionsModel::describe_call(const CallOptions& options) const {
+  const bool responses = uses_responses_api(options);
+  const std::string url = responses ? responses_url() : endpoint_url();
+  std::string out = provider();
+  try {
+    out += " at " + parse_url(url).authority();  // never the path's query or a user name
+  } catch (const ConfigError&) {
+  }
+  if (const std::string target = call_target(); !target.empty()) out += ", " + target;
+  for (const char* key : {"?api-version=", "&api-version="}) {
+    if (const auto at = url.find(key); at != std::string::npos) {
+      const std::size_t begin = at + std::string_view(key).size();
+      out += ", api-version " + url.substr(begin, url.find('&', begin) - begin);
+      break;
+    }
+  }
+  if (responses) out += ", Responses API";
+  return out;
+}
+
 bool ChatCompletionsModel::uses_responses_api(const CallOptions& options) const {
   const bool only_responses = settings_.profile && settings_.profile->responses_api_only.value_or(false);
   return choose_responses_api(settings_.use_responses_api, responses_only_features(options), provider(),
@@ -309,7 +329,7 @@ Stream<AIMessageChunk> ChatCompletionsModel::stream_responses(const Messages& me
       const SseEvent* event = st->events.next();
       if (!event) {  // data: [DONE], which this API does not send, before the terminal event
         const HttpBodyStream& r = st->events.response();
-        ProviderErrorInfo info{provider, r.status(), "", "", r.request_id(), r.attempts(), {}, {}};
+        ProviderErrorInfo info{provider, r.status(), "", "", r.request_id(), r.attempts(), {}, {}, {}};
         std::string message = provider + ": the stream ended without response.completed after " +
                               std::to_string(st->events.events()) +
                               (st->events.events() == 1 ? " event" : " events") + " (truncated)";

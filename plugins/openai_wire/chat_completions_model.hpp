@@ -55,6 +55,8 @@ public:
   bool prefers_streaming() const override { return settings_.streaming; }
   std::optional<ModelProfile> profile() const override { return settings_.profile; }
   Json invocation_params(const CallOptions& options) const override;
+  /// "<provider> at HOST:PORT, <call_target()>[, api-version V][, Responses API]".
+  std::string describe_call(const CallOptions& options) const override;
   const CommonSettings& settings() const { return settings_; }
 
 protected:
@@ -68,6 +70,8 @@ protected:
   virtual std::string responses_url() const = 0;
   /// The Responses body's "model" field (Azure: the deployment).
   virtual std::string responses_model() const = 0;
+  /// What the calls address, for errors: "deployment D" or "model M".
+  virtual std::string call_target() const = 0;
   /// Whether a call with `options` goes to the Responses API (see choose_responses_api).
   bool uses_responses_api(const CallOptions& options) const;
 

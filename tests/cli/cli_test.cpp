@@ -203,7 +203,7 @@ TEST_CASE("cli: plugins reports a broken plugin and exits 2") {
   CHECK(r.out.find("test_upper 1.2.3 " + test_plugin_dir + "/libchainpp_test_upper.so\n  providers: upper\n") !=
         std::string::npos);
   CHECK(r.err.find(test_plugin_dir + "/libchainpp_test_abi.so: plugin 'test_abi' was built for chainpp ABI "
-                                     "version 999, but this core has ABI version 2\n") != std::string::npos);
+                                     "version 999, but this core has ABI version 3\n") != std::string::npos);
   CHECK(r.err.find(test_plugin_dir + "/libchainpp_test_noentry.so: not a chainpp plugin (no 'chainpp_plugin_v1' "
                                      "entry symbol)\n") != std::string::npos);
   CHECK(r.code == 2);

@@ -194,14 +194,15 @@ TEST_CASE("terminal safety: a server's error message, code and request id are es
                                shown_id + ", 1 attempt)\n";
   Result r = run({"chat", config, "--message", "hi"});
   CHECK(r.out == "");
-  CHECK(r.err == expected.substr(0, expected.size() - 1) + " [calling azure_openai at " +
-                     server.url().substr(7) + ", deployment gpt-35-turbo, api-version 2024-10-21]\n");
+  const std::string called = expected.substr(0, expected.size() - 1) + " [calling azure_openai at " +
+                             server.url().substr(7) + ", deployment gpt-35-turbo, api-version 2024-10-21]\n";
+  CHECK(r.err == called);
   CHECK(r.code == 3);
   CHECK(server.requests() == 1);
 
   Result pipeline = run({"run", config, "--input", "input=hi"});
   CHECK(pipeline.out == "");
-  CHECK(pipeline.err == expected);
+  CHECK(pipeline.err == called);  // a pipeline's model call names itself too
   CHECK(pipeline.code == 3);
 }
 

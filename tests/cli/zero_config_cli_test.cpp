@@ -217,6 +217,53 @@ TEST_CASE("errors: a provider error names the provider, endpoint host, deploymen
   CHECK(openai.err.find("wrong-key") == std::string::npos);
 }
 
+TEST_CASE("errors: run and batch name what was called too, chat completions and Responses") {
+  chainpp::test::EmulatorProcess emu;
+  const std::string host = emu.base_url().substr(7);
+  const auto config = [&](const std::string& name, const std::string& extra) {
+    const std::string path = work.path("called/" + name + ".yaml");
+    std::filesystem::create_directories(work.path("called"));
+    write_file(path, "plugins: {load: [azure_openai]}\nmodels:\n  m:\n    provider: azure_openai\n"
+                     "    azure_endpoint: " + emu.base_url() + "\n    api_key: test-key\n"
+                     "    azure_deployment: no-such-deployment\n    api_version: 2024-10-21\n" + extra +
+                     "prompts:\n  p: {messages: [[human, \"{q}\"]]}\n"
+                     "pipelines:\n  ask: {steps: [{prompt: p}, {model: m}, {parser: str}]}\n");
+    return path;
+  };
+  const std::string chat = config("chat", "");
+  Result run_error = run({"run", chat, "--input", "q=hi"});
+  CHECK(run_error.code == 3);
+  CHECK(run_error.err.rfind("azure_openai: HTTP 404 DeploymentNotFound: ", 0) == 0);
+  CHECK(run_error.err.find(" Check the deployment name, the endpoint and the api-version. [calling azure_openai at " +
+                           host + ", deployment no-such-deployment, api-version 2024-10-21]\n") != std::string::npos);
+  Result streamed = run({"run", chat, "--stream", "--input", "q=hi"});
+  CHECK(streamed.code == 3);
+  CHECK(streamed.err.find(" [calling azure_openai at " + host +
+                          ", deployment no-such-deployment, api-version 2024-10-21]\n") != std::string::npos);
+
+  Result responses = run({"run", config("responses", "    use_responses_api: true\n"), "--input", "q=hi"});
+  CHECK(responses.code == 3);
+  CHECK(responses.err.find(" [calling azure_openai at " + host +
+                           ", deployment no-such-deployment, Responses API]\n") != std::string::npos);
+
+  const std::string inputs = work.path("called/in.jsonl"), output = work.path("called/out.jsonl");
+  write_file(inputs, "{\"q\":\"hi\"}\n");
+  std::filesystem::remove(output);
+  Result batch = run({"batch", chat, "--inputs", inputs, "--output", output});
+  CHECK(batch.code == 3);
+  std::ifstream in(output);
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  const Json result = Json::parse(line);
+  const std::string message = result["error"]["message"].as_string();
+  CHECK(message.rfind("azure_openai: HTTP 404 DeploymentNotFound: ", 0) == 0);
+  CHECK(message.size() > 80);
+  CHECK(message.substr(message.find(" [calling ")) ==
+        " [calling azure_openai at " + host + ", deployment no-such-deployment, api-version 2024-10-21]");
+  CHECK(result["error"]["status"].as_int() == 404);
+  for (const Result* r : {&run_error, &streamed, &responses, &batch}) CHECK(r->err.find("test-key") == std::string::npos);
+}
+
 TEST_CASE("seed: the translation chain with use_responses_api: true, one YAML line, goes to /openai/v1/responses") {
   chainpp::test::EmulatorProcess emu;
   // configs/azure.yaml with the one line the README gives, beside the bundled prices.

@@ -55,7 +55,7 @@ TEST_CASE("registry: loads the fake plugin and creates a model") {
   CHECK(info.name == "fake");
   CHECK(info.version == "0.1.0");
   CHECK(info.path == fake_path());
-  CHECK(info.abi_version == 2);
+  CHECK(info.abi_version == 3);
   CHECK(info.providers == std::vector<std::string>{"fake"});
   CHECK(registry.providers() == std::vector<std::string>{"fake"});
   CHECK(registry.load_file(fake_path()) == info);  // loading twice is a no-op
@@ -93,11 +93,11 @@ TEST_CASE("registry: an ABI mismatch names both versions") {
   PluginRegistry registry;
   REQUIRE_THROWS_WITH(registry.load_file(test_path("test_abi")),
                       test_path("test_abi") +
-                          ": plugin 'test_abi' was built for chainpp ABI version 999, but this core has ABI version 2");
+                          ": plugin 'test_abi' was built for chainpp ABI version 999, but this core has ABI version 3");
   REQUIRE_THROWS_WITH(registry.load_file(test_path("test_abi_descriptor")),
                       test_path("test_abi_descriptor") +
-                          ": plugin 'test_abi_descriptor' was built for chainpp ABI version 3, but this core has ABI "
-                          "version 2");
+                          ": plugin 'test_abi_descriptor' was built for chainpp ABI version 4, but this core has ABI "
+                          "version 3");
   CHECK(registry.plugins().empty());
 }
 
@@ -213,7 +213,7 @@ TEST_CASE("registry: configuration errors from plugins are located") {
   auto abi = write_temp("abi.yaml", "plugins: {load: [" + test_path("test_abi") + "]}\n");
   REQUIRE_THROWS_WITH(load_app(abi, options),
                       abi + ":1:18: " + test_path("test_abi") +
-                          ": plugin 'test_abi' was built for chainpp ABI version 999, but this core has ABI version 2");
+                          ": plugin 'test_abi' was built for chainpp ABI version 999, but this core has ABI version 3");
 }
 
 TEST_CASE("registry: loading and creating from many threads") {

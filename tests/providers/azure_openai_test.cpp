@@ -588,6 +588,12 @@ TEST_CASE_METHOD(Fixture, "errors: Azure's codes surfaced; 429 retried with the 
     REQUIRE(e.status() == 404);
     REQUIRE(e.code() == "DeploymentNotFound");
     REQUIRE(e.attempts() == 1);
+    // what was called rides on the error; what() stays the provider's message
+    const std::string call = "azure_openai at " + emu.base_url().substr(7) +
+                             ", deployment no-such-deployment, api-version 2024-10-21";
+    CHECK(e.info().call == call);
+    CHECK(std::string(e.what()).find("[calling") == std::string::npos);
+    CHECK(e.described() == std::string(e.what()) + " [calling " + call + "]");
   }
   try {
     model("gpt-35-turbo", "api_key: wrong-secret-key\napi_version: 2024-10-21\n")->invoke(seed_messages);

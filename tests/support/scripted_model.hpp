@@ -51,7 +51,7 @@ protected:
     }
     if (shared_->failures_left > 0) {
       --shared_->failures_left;
-      throw ServerError("scripted: HTTP 500", ProviderErrorInfo{"scripted", 500, "", "", "", 1, {}, {}});
+      throw ServerError("scripted: HTTP 500", ProviderErrorInfo{"scripted", 500, "", "", "", 1, {}, {}, {}});
     }
     AIMessage m(answers_[index % answers_.size()]);
     m.response_metadata = Json{{"model_name", "gpt-35-turbo"}, {"finish_reason", "stop"}};

@@ -56,11 +56,11 @@ protected:
     --shared_->in_flight;
     std::string text = messages.back().text();
     if (shared_->rate_limited.fetch_sub(1) > 0) {
-      ProviderErrorInfo info{"upper", 429, "429", "Rate limit", "req-429", 1, 0.3, {}};
+      ProviderErrorInfo info{"upper", 429, "429", "Rate limit", "req-429", 1, 0.3, {}, {}};
       throw RateLimitError("upper: HTTP 429 Rate limit", info);
     }
     if (shared_->fail && text.find("fail") != std::string::npos)
-      throw ServerError("upper: HTTP 500 boom", ProviderErrorInfo{"upper", 500, "boom", "boom", "req-7", 1, {}, {}});
+      throw ServerError("upper: HTTP 500 boom", ProviderErrorInfo{"upper", 500, "boom", "boom", "req-7", 1, {}, {}, {}});
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::toupper(c); });
     AIMessage m(text);
     m.response_metadata = Json{{"model_name", "gpt-35-turbo"}};

@@ -3,7 +3,6 @@
 // or from the environment alone (see load_model_app).
 #include "commands.hpp"
 
-#include <chainpp/endpoint.hpp>
 #include <chainpp/errors.hpp>
 
 #include <unistd.h>
@@ -53,42 +52,6 @@ chainpp::AIMessage reply(const chainpp::ChatModel& model, const chainpp::Message
   return message;
 }
 
-/// What `model` calls, for an error: "azure_openai at HOST:PORT, deployment D,
-/// api-version V" (openai: "model M"), from its settings without secrets.
-std::string called(const chainpp::ChatModel& model) {
-  const chainpp::Json settings = model.to_config();
-  const auto text = [&settings](const char* key) {
-    const chainpp::Json* value = settings.find(key);
-    return value && value->is_string() ? value->as_string() : std::string();
-  };
-  std::string out = model.provider();
-  std::string endpoint = text("azure_endpoint");
-  if (endpoint.empty()) endpoint = text("base_url");
-  if (!endpoint.empty()) {
-    try {
-      out += " at " + chainpp::parse_url(endpoint).authority();
-    } catch (const chainpp::ConfigError&) {
-    }
-  }
-  if (const std::string d = text("azure_deployment"); !d.empty()) out += ", deployment " + d;
-  else if (const std::string m = text("model"); !m.empty()) out += ", model " + m;
-  if (const std::string v = text("api_version"); !v.empty()) out += ", api-version " + v;
-  return out;
-}
-
-/// reply(), a provider error naming what was called (provider, endpoint host,
-/// deployment or model, api-version).
-chainpp::AIMessage reply_naming_the_call(const chainpp::ChatModel& model, const chainpp::Messages& history,
-                                         bool stream, bool json, const chainpp::RunConfig& config) {
-  try {
-    return reply(model, history, stream, json, config);
-  } catch (const chainpp::ProviderError& e) {
-    const std::string what = called(model);
-    if (what == model.provider()) throw;  // nothing to add (the fake provider)
-    throw chainpp::ProviderError(std::string(e.what()) + " [calling " + what + "]", e.info());
-  }
-}
-
 /// Whether `arg` is a configuration given as the first argument (the form
 /// `chainpp chat CONFIG`, the same as --config CONFIG): an existing .yaml or
 /// .yml file.
@@ -125,7 +88,7 @@ int chat_command(const Options& opts, const std::vector<std::string>& args) {
       if (text.empty()) throw UsageError("chainpp chat: standard input is empty: no message to send");
     }
     history.push_back(chainpp::HumanMessage(text));
-    reply_naming_the_call(*model, history, stream, json, config);
+    reply(*model, history, stream, json, config);
   } else {
     if (!usage) usage = usage_handler(chosen.app, config);  // for /usage
     return interactive_chat(opts, std::move(chosen), std::move(history), std::move(config), std::move(usage));

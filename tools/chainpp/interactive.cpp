@@ -158,7 +158,8 @@ int interactive_chat(const Options& opts, ModelApp chosen, chainpp::Messages his
         history.push_back(streamed_reply(*model, history, config));
       } catch (const chainpp::Error& e) {
         history.pop_back();  // not answered: not in the conversation
-        std::cerr << chainpp::escape_for_terminal(e.what()) << '\n';
+        const auto* provider = dynamic_cast<const chainpp::ProviderError*>(&e);
+        std::cerr << chainpp::escape_for_terminal(provider ? provider->described() : std::string(e.what())) << '\n';
       }
     }
   }

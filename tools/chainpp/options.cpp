@@ -168,7 +168,7 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
 
 std::string provider_message(const chainpp::ProviderError& e) {
   const auto& info = e.info();
-  std::string message = e.what();
+  std::string message = e.described();
   std::vector<std::string> details;
   if (!info.provider.empty() && message.find(info.provider) == std::string::npos)
     details.push_back("provider " + info.provider);

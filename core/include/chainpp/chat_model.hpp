@@ -87,6 +87,10 @@ public:
   /// What the model accepts, from the model profile table (model_profiles.hpp);
   /// nullopt when the table has no entry for it (or the provider has none).
   virtual std::optional<ModelProfile> profile() const { return std::nullopt; }
+  /// What a call with `options` is sent to, for errors (ProviderErrorInfo::call):
+  /// "azure_openai at HOST:PORT, deployment D, api-version V", never a secret.
+  /// The default, "", names nothing (an offline provider).
+  virtual std::string describe_call(const CallOptions& options) const;
 
 protected:
   /// A model whose bound options start as `configured` (a provider's

@@ -69,6 +69,10 @@ struct CHAINPP_API ProviderErrorInfo {
   int attempts = 1;           ///< attempts made, retries included
   std::optional<double> retry_after_seconds;
   Json body;                  ///< the parsed error body, when there was one
+  /// What was called, from the model's settings without secrets ("azure_openai
+  /// at HOST:PORT, deployment D, api-version V"; ChatModel::describe_call);
+  /// set by the model the error passed through, "" when it named nothing.
+  std::string call;
 };
 
 /// An error from a model provider or the network below it.
@@ -81,6 +85,16 @@ public:
   const std::string& code() const { return info_.code; }
   const std::string& request_id() const { return info_.request_id; }
   int attempts() const { return info_.attempts; }
+  /// Records what was called (info().call) when nothing is recorded yet; what()
+  /// is unchanged (see described()).
+  void set_call(std::string call) {
+    if (info_.call.empty()) info_.call = std::move(call);
+  }
+  /// what(), followed by " [calling CALL]" when info().call is known: the form
+  /// the CLI prints and batch result lines record.
+  std::string described() const {
+    return info_.call.empty() ? std::string(what()) : std::string(what()) + " [calling " + info_.call + "]";
+  }
 
 private:
   ProviderErrorInfo info_;

@@ -140,7 +140,7 @@ AccessToken AzureCliCredential::request_token(const std::vector<std::string>& sc
                       login);
   }
   auto bad = [&](const std::string& why) -> AccessToken {
-    throw BadResponseError(name() + ": " + why, ProviderErrorInfo{name(), 0, "", "", "", 1, {}, {}});
+    throw BadResponseError(name() + ": " + why, ProviderErrorInfo{name(), 0, "", "", "", 1, {}, {}, {}});
   };
   Json j;
   try {

@@ -79,7 +79,7 @@ AccessToken TokenCredential::get_token(const std::vector<std::string>& scopes) c
       AccessToken fresh = request_token(scopes);
       if (fresh.token.empty())
         throw AuthenticationError(name() + ": the token endpoint returned an empty token",
-                                  ProviderErrorInfo{name(), 0, "", "", "", 1, {}, {}});
+                                  ProviderErrorInfo{name(), 0, "", "", "", 1, {}, {}, {}});
       lock.lock();
       e.token = fresh;
       e.obtained = now;

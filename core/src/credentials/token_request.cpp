@@ -56,7 +56,7 @@ std::string env(const char* name) {
 }
 
 void fail(const std::string& who, const std::string& message, bool unavailable) {
-  ProviderErrorInfo info{who, 0, "", "", "", 1, {}, {}};
+  ProviderErrorInfo info{who, 0, "", "", "", 1, {}, {}, {}};
   if (unavailable) throw CredentialUnavailableError(who + ": " + message, std::move(info));
   throw AuthenticationError(who + ": " + message, std::move(info));
 }
@@ -112,7 +112,7 @@ std::string join_scopes(const std::vector<std::string>& scopes, const std::strin
 AccessToken parse_token_response(std::string_view body, std::chrono::system_clock::time_point now,
                                  const std::string& who) {
   auto bad = [&](const std::string& why) -> AccessToken {
-    throw BadResponseError(who + ": " + why, ProviderErrorInfo{who, 200, "", "", "", 1, {}, {}});
+    throw BadResponseError(who + ": " + why, ProviderErrorInfo{who, 200, "", "", "", 1, {}, {}, {}});
   };
   Json j;
   try {
