@@ -1,8 +1,9 @@
 #include <chainpp/registry.hpp>
 
+#include "sha256.hpp"
+
 #include <boost/dll/shared_library.hpp>
 
-#include <Poco/SHA2Engine.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace chainpp {
 
@@ -70,13 +72,9 @@ void check_permissions(const std::string& what, const fs::path& path) {
 std::string sha256_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw PluginError(path + ": cannot read the plugin to check its sha256");
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  char buf[65536];
-  while (in) {
-    in.read(buf, sizeof buf);
-    engine.update(buf, static_cast<unsigned>(in.gcount()));
-  }
-  return Poco::DigestEngine::digestToHex(engine.digest());
+  std::ostringstream data;
+  data << in.rdbuf();
+  return detail::sha256_hex(data.str());
 }
 
 }  // namespace
